@@ -1,0 +1,1 @@
+"""The inventory (``privacy.yaml``): models, loading and validation."""
