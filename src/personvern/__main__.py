@@ -1,0 +1,5 @@
+"""``python -m personvern`` runs the command-line interface."""
+
+from personvern.cli import main
+
+main()
