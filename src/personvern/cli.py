@@ -12,12 +12,15 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from personvern import __version__
 from personvern.settings import Settings
+
+if TYPE_CHECKING:
+    from personvern.runtime import Runtime
 
 app = typer.Typer(
     help="personvern: privacy operations for a small online business.",
@@ -49,7 +52,7 @@ def _settings() -> Settings:
         raise _fail(f"the PERSONVERN_* settings are invalid: {exc}") from exc
 
 
-def _runtime(settings: Settings | None = None):  # noqa: ANN202 - keeps imports lazy
+def _runtime(settings: Settings | None = None):
     from personvern.runtime import Runtime
 
     return Runtime.open(settings or _settings())

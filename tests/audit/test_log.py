@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 
@@ -47,7 +48,7 @@ def test_chain_links_each_entry_to_the_one_before(runtime: Runtime) -> None:
     entries = runtime.audit.entries()
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].prev_hash == GENESIS
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash
     result = runtime.audit.verify()
     assert result.ok, result.describe()
@@ -58,7 +59,9 @@ def test_chain_links_each_entry_to_the_one_before(runtime: Runtime) -> None:
 def test_people_are_stored_as_keyed_hashes_only(runtime: Runtime) -> None:
     _fill(runtime, 2)
     with runtime.engine.connect() as conn:
-        dump = json.dumps([list(map(str, r)) for r in conn.execute(text("SELECT * FROM audit_entries"))])
+        dump = json.dumps(
+            [list(map(str, r)) for r in conn.execute(text("SELECT * FROM audit_entries"))]
+        )
     assert "person0@example.no" not in dump
     found = runtime.audit.entries(subject="  Person0@Example.NO ")
     assert [e.object_id for e in found] == ["0"]
@@ -132,9 +135,14 @@ def test_expected_head_catches_a_rewritten_log(runtime: Runtime) -> None:
 
 def test_a_rolled_back_transaction_leaves_no_entry(runtime: Runtime) -> None:
     _fill(runtime, 1)
-    with pytest.raises(RuntimeError), runtime.audit.session() as session:
-        runtime.audit.append(session, actor="system", action="x")
-        raise RuntimeError("the work this entry describes failed")
+
+    def failing_work() -> None:
+        with runtime.audit.session() as session:
+            runtime.audit.append(session, actor="system", action="x")
+            raise RuntimeError("the work this entry describes failed")
+
+    with pytest.raises(RuntimeError):
+        failing_work()
     assert runtime.audit.head()[0] == 1
     assert runtime.audit.verify().ok
 

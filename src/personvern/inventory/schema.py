@@ -30,7 +30,7 @@ from pydantic import (
 from personvern.inventory.durations import Duration
 from personvern.inventory.taxonomy import DataCategoryKey, DataSubjectKey, DataUseKey
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 # The EEA: the EU member states plus Iceland, Liechtenstein and Norway. A system in any other
 # country needs a transfer mechanism under GDPR Chapter V (Art. 44–49).
