@@ -7,15 +7,15 @@ a controller to record and what Art. 13/14 ask it to tell people.
 
 Every model forbids unknown fields, so a typo is reported rather than ignored. Texts that a
 customer or the shop owner reads are :class:`Text`: bokmål and English, bokmål first.
-Cross-references between parts (an activity naming a system, a cookie naming a retention
-rule) are checked by :mod:`personvern.inventory.references`, taxonomy keys by
+Cross-references between parts (an activity naming a system or a retention rule, a cookie
+naming a system) are checked by :mod:`personvern.inventory.references`, taxonomy keys by
 :mod:`personvern.inventory.taxonomy`, secrets by :mod:`personvern.inventory.secrets`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -35,8 +35,11 @@ SCHEMA_VERSION: Literal[1] = 1
 # The EEA: the EU member states plus Iceland, Liechtenstein and Norway. A system in any other
 # country needs a transfer mechanism under GDPR Chapter V (Art. 44–49).
 EEA_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
-    "IS LI NO".split()
+    (
+        *("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"),
+        *("IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"),
+        *("IS", "LI", "NO"),
+    )
 )
 
 Key = Annotated[
@@ -53,7 +56,10 @@ def _check_org_number(value: str) -> str:
     """A Norwegian organisation number: nine digits, the last a MOD11 check digit."""
     digits = value.replace(" ", "")
     if not re.fullmatch(r"\d{9}", digits):
-        raise ValueError("an organisation number has nine digits, e.g. '923 609 016'")
+        raise ValueError(
+            "an organisation number has nine digits; "
+            "copy it from Brønnøysundregistrene, e.g. '923 609 016'"
+        )
     weights = (3, 2, 7, 6, 5, 4, 3, 2)
     remainder = sum(int(d) * w for d, w in zip(digits[:8], weights, strict=True)) % 11
     check = 0 if remainder == 0 else 11 - remainder
@@ -69,14 +75,47 @@ OrgNumber = Annotated[str, AfterValidator(_check_org_number)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """Base of every inventory model.
+
+    Validation errors raised here are phrased "what is wrong; how to fix it": the loader
+    shows the part after the first "; " as the hint.
+    """
+
+    # coerce_numbers_to_str: a postal code, an organisation number or a phone number written
+    # without quotes reads as a number in YAML, and is meant as text.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+    )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Any:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         return cls.model_validate(data)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        """Plain JSON-able data that :meth:`from_dict` turns back into an equal model.
+
+        Unset optional values are left out, except a ``None`` that replaces a default (the
+        supervisory authority's address): leaving that out would bring the default back.
+        """
+        dumped: dict[str, Any] = _prune(self, self.model_dump(mode="json", by_alias=True))
+        return dumped
+
+
+def _prune(value: Any, dumped: Any) -> Any:
+    if isinstance(value, BaseModel):
+        out: dict[str, Any] = {}
+        for name, info in type(value).model_fields.items():
+            key = info.alias or name
+            field_value = getattr(value, name)
+            if field_value is None and info.default is None:
+                continue
+            out[key] = _prune(field_value, dumped[key])
+        return out
+    if isinstance(value, list | tuple):
+        return [_prune(v, d) for v, d in zip(value, dumped, strict=True)]
+    if isinstance(value, dict):
+        return {k: _prune(v, dumped[k]) for k, v in value.items()}
+    return dumped
 
 
 class Text(Model):
@@ -122,7 +161,9 @@ class Contact(Model):
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
         if not (self.email or self.phone or self.url):
-            raise ValueError("give at least one of email, phone or url")
+            raise ValueError(
+                "this contact gives no way to reach it; add an email, a phone or a url"
+            )
         return self
 
 
@@ -159,10 +200,13 @@ class Controller(Model):
     def _dpo_or_statement(self) -> Controller:
         if self.dpo is None and self.no_dpo_statement is None:
             raise ValueError(
-                "name a DPO under 'dpo', or say why there is none under 'no_dpo_statement'"
+                "the controller has neither a DPO nor a statement why there is none; "
+                "name the DPO under 'dpo', or say why there is none under 'no_dpo_statement'"
             )
         if self.dpo is not None and self.no_dpo_statement is not None:
-            raise ValueError("give either 'dpo' or 'no_dpo_statement', not both")
+            raise ValueError(
+                "both 'dpo' and 'no_dpo_statement' are given; keep the one that is true"
+            )
         return self
 
     def privacy_contact(self) -> Contact:
@@ -245,19 +289,26 @@ class System(Model):
     @model_validator(mode="after")
     def _consistent(self) -> System:
         if self.kind == "vendor" and self.legal_entity is None:
-            raise ValueError("a vendor system names its 'legal_entity'")
+            raise ValueError(
+                "a vendor system must name its 'legal_entity'; add the company the contract "
+                "is with (name and country)"
+            )
         if self.kind == "vendor" and self.role == "controller":
             raise ValueError(
-                "a vendor is a processor, an independent_controller or a joint_controller"
+                "a vendor cannot have role 'controller'; use processor, "
+                "independent_controller or joint_controller"
             )
         if self.kind == "internal" and self.role != "controller":
-            raise ValueError("an internal system has role 'controller'")
+            raise ValueError(
+                "an internal system must have role 'controller'; "
+                "set 'role: controller', or make it 'kind: vendor'"
+            )
         outside = self.country not in EEA_COUNTRIES or (
             self.legal_entity is not None and self.legal_entity.country not in EEA_COUNTRIES
         )
         if outside and self.transfer is None:
             raise ValueError(
-                "data goes outside the EEA here: add 'transfer' with its mechanism "
+                "data goes outside the EEA here; add 'transfer' with its mechanism "
                 "(dpf, scc, adequacy, bcr or derogation)"
             )
         return self
@@ -288,7 +339,7 @@ class LegalBasis(Model):
     def _interest_for_f(self) -> LegalBasis:
         if self.article_6_1 == "f" and self.legitimate_interest is None:
             raise ValueError(
-                "Art. 6(1)(f) needs the legitimate interest in words (Art. 13(1)(d)): "
+                "Art. 6(1)(f) needs the legitimate interest in words (Art. 13(1)(d)); "
                 "add 'legitimate_interest'"
             )
         return self
@@ -345,13 +396,19 @@ class Cookie(Model):
     lifetime: Duration
     party: Literal["first", "third"]
     kind: Literal["cookie", "local_storage", "session_storage", "pixel"] = "cookie"
-    domain: str | None = None
+    domain: str | None = Field(
+        default=None,
+        description="Where it is set. A 'pattern' is matched against names on this domain only.",
+    )
     note: Note = None
 
     @model_validator(mode="after")
     def _named(self) -> Cookie:
         if (self.name is None) == (self.pattern is None):
-            raise ValueError("give exactly one of 'name' or 'pattern'")
+            raise ValueError(
+                "a cookie needs exactly one of 'name' and 'pattern'; give its name, or a "
+                "pattern such as '_ga_*' for a family of names"
+            )
         return self
 
     @property
@@ -389,6 +446,21 @@ class RetentionRule(Model):
     note: Note = None
 
 
+# --- processing on behalf of others -------------------------------------------------
+
+
+class OnBehalfActivity(Model):
+    """Processing done as a processor for a customer (GDPR Art. 30(2))."""
+
+    key: Key
+    controller: LegalEntity = Field(description="The customer on whose behalf we process.")
+    controller_contact: EmailStr | None = None
+    categories_of_processing: Text
+    systems: list[Key] = Field(default_factory=list)
+    transfer: Transfer | None = None
+    note: Note = None
+
+
 # --- sites ----------------------------------------------------------------------------
 
 
@@ -410,6 +482,14 @@ class Inventory(Model):
     cookies: list[Cookie] = Field(default_factory=list)
     retention: list[RetentionRule] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
+    security_measures: list[Text] = Field(
+        default_factory=list,
+        description="Technical and organisational measures (Art. 32(1)), for Art. 30(1)(g).",
+    )
+    on_behalf: list[OnBehalfActivity] = Field(
+        default_factory=list,
+        description="Processing done as a processor for customers (Art. 30(2)).",
+    )
 
     def system(self, key: str) -> System:
         for system in self.systems:
