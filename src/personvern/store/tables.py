@@ -83,3 +83,19 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PolicyVersion(Base):
+    """A published version of the privacy policy: a new one each time its text changes.
+
+    Both languages are one version: the fingerprint covers the bokmål and the English text,
+    so the consent banner can re-ask when either changes.
+    """
+
+    __tablename__ = "policy_versions"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    markdown_nb: Mapped[str] = mapped_column(Text)
+    markdown_en: Mapped[str] = mapped_column(Text)
