@@ -52,7 +52,8 @@ def _settings() -> Settings:
         raise _fail(f"the PERSONVERN_* settings are invalid: {exc}") from exc
 
 
-def _runtime(settings: Settings | None = None):
+def _runtime(settings: Settings | None = None) -> Runtime:
+    # Imported here so that `personvern check` and `--help` stay fast.
     from personvern.runtime import Runtime
 
     return Runtime.open(settings or _settings())

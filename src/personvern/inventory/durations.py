@@ -38,7 +38,7 @@ class Period:
         match = _ISO.match(text)
         if not match:
             raise ValueError(
-                f"{text!r} is not a duration: write ISO 8601 such as P2Y, P13M, P30D or "
+                f"{text!r} is not a duration; write ISO 8601 such as P2Y, P13M, P30D or "
                 "PT30M, or 'session' for a cookie that ends with the browser session"
             )
         part = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
@@ -91,7 +91,7 @@ def _parse(value: Any) -> Period:
     if isinstance(value, Period):
         return value
     if not isinstance(value, str):
-        raise ValueError("write the duration as text, e.g. P2Y or session")
+        raise ValueError("a duration is text; write it as e.g. P2Y, P30D or session")
     return Period.parse(value)
 
 
