@@ -1,0 +1,1 @@
+"""The shop owner's pages: sign-in, the dashboard, admin users."""
