@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from personvern.cli import app
+from personvern.runtime import Runtime
 from personvern.settings import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -40,3 +41,25 @@ def test_every_setting_is_documented() -> None:
     text = (DOCS / "settings.md").read_text()
     for name in Settings.model_fields:
         assert f"`PERSONVERN_{name.upper()}`" in text, f"document PERSONVERN_{name.upper()}"
+
+
+def test_every_http_endpoint_is_documented(runtime: Runtime, settings: Settings) -> None:
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount
+
+    from personvern.web.app import create_app
+
+    text = (DOCS / "http.md").read_text()
+    app = create_app(settings, runtime=runtime)
+    missing = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            for method in sorted(route.methods - {"HEAD"}):
+                if f"`{method} {route.path}`" not in text:
+                    missing.append(f"{method} {route.path}")
+        elif isinstance(route, Mount):
+            if f"`GET {route.path}/…`" not in text:
+                missing.append(f"GET {route.path}/…")
+        elif getattr(route, "path", None) and f" {route.path}`" not in text:
+            missing.append(str(route.path))
+    assert missing == [], f"document these endpoints in docs/http.md: {missing}"
