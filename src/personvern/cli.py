@@ -12,7 +12,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
@@ -77,6 +77,103 @@ def check(path: Annotated[Path, typer.Argument(help="The privacy.yaml to check."
     from personvern.inventory.loader import check_command
 
     raise typer.Exit(check_command(path, sys.stdout))
+
+
+Kind = Literal["policy", "cookies", "records"]
+Lang = Literal["nb", "en"]
+Format = Literal["html", "md", "pdf"]
+
+
+@app.command()
+def notice(
+    inventory: Annotated[Path, typer.Option(help="The privacy.yaml to render from.")],
+    kind: Annotated[str, typer.Option(help="policy, cookies or records.")] = "policy",
+    lang: Annotated[str, typer.Option(help="nb (bokmål) or en.")] = "nb",
+    fmt: Annotated[str, typer.Option("--format", help="html, md or pdf.")] = "html",
+    output: Annotated[
+        Path | None, typer.Option(help="File to write; standard output when left out.")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Version to print on the document (default: none).")
+    ] = None,
+) -> None:
+    """Render the privacy policy, the cookie declaration or the record of processing."""
+    from datetime import date
+
+    from personvern.inventory.loader import InventoryError, require_inventory
+    from personvern.notices import render_notice
+
+    for value, allowed, option in (
+        (kind, ("policy", "cookies", "records"), "--kind"),
+        (lang, ("nb", "en"), "--lang"),
+        (fmt, ("html", "md", "pdf"), "--format"),
+    ):
+        if value not in allowed:
+            raise _fail(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+    if fmt == "pdf" and output is None:
+        raise _fail("a PDF needs --output FILE")
+    try:
+        inv = require_inventory(inventory)
+    except InventoryError as exc:
+        for problem in exc.problems:
+            typer.echo(problem.format(), err=True)
+        raise _fail(f"{inventory} is not a valid inventory; run `personvern check`") from exc
+    data = render_notice(
+        inv,
+        cast(Kind, kind),
+        cast(Lang, lang),
+        cast(Format, fmt),
+        version=version,
+        published=date.today() if version else None,
+    )
+    if output is None:
+        sys.stdout.write(data.decode())
+        return
+    output.write_bytes(data)
+    typer.echo(f"wrote {output} ({len(data):,} bytes)")
+
+
+@app.command("lint-notice")
+def lint_notice(
+    file: Annotated[
+        Path | None, typer.Argument(help="A notice as plain text, Markdown or HTML.")
+    ] = None,
+    inventory: Annotated[
+        Path | None, typer.Option(help="Lint an inventory instead of a notice.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the notice and the report.")] = "nb",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check a notice (or an inventory) against GDPR Art. 13/14 and Norwegian law.
+
+    Exits 1 when any item is missing or a statement is wrong in law.
+    """
+    from personvern.inventory.loader import InventoryError, require_inventory
+    from personvern.notices import lint_inventory, lint_text
+
+    if lang not in ("nb", "en"):
+        raise _fail(f"--lang must be nb or en, not {lang!r}")
+    if (file is None) == (inventory is None):
+        raise _fail("give either a notice FILE or --inventory PATH")
+    if inventory is not None:
+        try:
+            report = lint_inventory(require_inventory(inventory), cast(Lang, lang))
+        except InventoryError as exc:
+            for problem in exc.problems:
+                typer.echo(problem.format(), err=True)
+            raise _fail(f"{inventory} is not a valid inventory") from exc
+    else:
+        assert file is not None
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"cannot read {file} as UTF-8 text: {exc}") from exc
+        report = lint_text(text, cast(Lang, lang), filename=str(file))
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(report.format(lang))
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @db_app.command("upgrade")

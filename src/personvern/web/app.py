@@ -27,6 +27,7 @@ from personvern.web.admin.routes import admin_router
 from personvern.web.admin.users import password_hasher
 from personvern.web.errors import ErrorBoundaryMiddleware, install_error_boundary
 from personvern.web.health import healthz
+from personvern.web.notices import notice_routers
 from personvern.web.pages import Pages
 from personvern.web.security import SecurityHeadersMiddleware
 from personvern.web.state import WebState
@@ -72,6 +73,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_boundary(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.include_router(admin_router())
+    for router in notice_routers():
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: every response, even a 500, passes the security headers.
     app.add_middleware(ErrorBoundaryMiddleware)
