@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import personvern.store.tables  # noqa: F401  (registers every table)
+import personvern.store.requests  # noqa: F401  (registers every table)
+import personvern.store.tables  # noqa: F401
 from personvern.runtime import Runtime
 from personvern.store.base import Base
 from personvern.store.migrate import alembic_config, current_revision, head_revision, upgrade

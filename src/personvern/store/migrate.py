@@ -21,15 +21,23 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store to ``revision``; a no-op when it is already there."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the store to ``revision``; a no-op when it is already there.
+
+    ``heads``: capabilities add their tables in revisions of their own, so the history may
+    branch; every branch is applied.
+    """
     command.upgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The store's revision(s), comma-separated, or None for an empty store."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    """The newest revision(s) this version of personvern knows, comma-separated."""
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads)) or None

@@ -95,7 +95,7 @@ class PolicyVersion(Base):
     __tablename__ = "policy_versions"
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     markdown_nb: Mapped[str] = mapped_column(Text)
     markdown_en: Mapped[str] = mapped_column(Text)

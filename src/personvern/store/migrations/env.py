@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import personvern.store.tables  # noqa: F401  (registers the tables on the metadata)
+import personvern.store.requests
+import personvern.store.tables  # noqa: F401
 from personvern.store.base import Base
 
 engine = context.config.attributes.get("engine")

@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("markdown_nb", sa.Text(), nullable=False),
         sa.Column("markdown_en", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_policy_versions")),
-        sa.UniqueConstraint("fingerprint", name=op.f("uq_policy_versions_fingerprint")),
     )
 
 

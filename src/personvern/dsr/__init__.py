@@ -1,0 +1,1 @@
+"""Data-subject requests: intake, verification, deadlines, the plan, the executor, reports."""
