@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import personvern.store.requests  # noqa: F401  (registers every table)
+import personvern.store.consents
+import personvern.store.requests
 import personvern.store.tables  # noqa: F401
 from personvern.runtime import Runtime
 from personvern.store.base import Base

@@ -12,6 +12,7 @@ from personvern.inventory.loader import require_inventory
 from personvern.notices.history import publish, versions
 from personvern.runtime import Runtime
 from personvern.settings import Settings
+from personvern.web.app import create_app
 
 
 def test_policy_is_public_in_both_languages(client: TestClient, runtime: Runtime) -> None:
@@ -35,7 +36,9 @@ def test_policy_is_public_in_both_languages(client: TestClient, runtime: Runtime
     assert [v.number for v in versions(runtime)] == [1]
 
 
-def test_cookie_declaration_lists_every_declared_cookie(client: TestClient, runtime: Runtime) -> None:
+def test_cookie_declaration_lists_every_declared_cookie(
+    client: TestClient, runtime: Runtime
+) -> None:
     page = client.get("/privacy/cookies?lang=en")
     assert page.status_code == 200
     for cookie in runtime.inventory().cookies:
@@ -84,17 +87,15 @@ def test_a_changed_inventory_gets_a_new_version_and_a_diff(
     assert entries.count("policy.version_published") == 2
     assert runtime.audit.verify().ok
 
-    from web_support import sign_in as _sign_in
-
-    from personvern.web.app import create_app
-
     with TestClient(create_app(settings, runtime=runtime)) as client:
-        assert _sign_in(client, admin, ADMIN_PASSWORD).status_code == 303
+        assert sign_in(client, admin, ADMIN_PASSWORD).status_code == 303
         history = client.get("/admin/policy?lang=nb")
         assert history.status_code == 200
         assert "/admin/policy?old=1&amp;new=2" in history.text
         diff = client.get("/admin/policy?old=1&new=2&lang=nb")
         assert diff.status_code == 200
-        assert "<ins" in diff.text and "71" in diff.text
-        assert "<del" in diff.text and "69" in diff.text
+        assert "<ins" in diff.text
+        assert "71" in diff.text
+        assert "<del" in diff.text
+        assert "69" in diff.text
         assert client.get("/admin/policy?old=1&new=9").status_code == 404
