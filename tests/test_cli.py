@@ -150,3 +150,77 @@ def test_demo_sets_up_and_reuses(tmp_path: Path) -> None:
     assert "using" in second.stdout
     password = second.stdout.split("one-time password (new on every demo start): ")[1].split()[0]
     assert password not in first.stdout
+
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSEMBLE = ROOT / "examples" / "assemble" / "privacy.yaml"
+SEED = ROOT / "tests" / "notices" / "fixtures" / "seed_nb.txt"
+
+
+def test_notice_renders_and_the_linter_passes_it(tmp_path: Path) -> None:
+    for lang in ("nb", "en"):
+        out = tmp_path / f"policy.{lang}.html"
+        made = run(
+            "notice",
+            "--inventory",
+            str(ASSEMBLE),
+            "--kind",
+            "policy",
+            "--lang",
+            lang,
+            "--format",
+            "html",
+            "--output",
+            str(out),
+            env={},
+        )
+        assert made.returncode == 0, made.stderr
+        assert f'<html lang="{lang}">' in out.read_text()
+        linted = run("lint-notice", str(out), "--lang", lang, env={})
+        assert linted.returncode == 0, linted.stdout
+    md = run("notice", "--inventory", str(ASSEMBLE), "--kind", "records", "--format", "md", env={})
+    assert md.returncode == 0
+    assert "Assemble Prosjekt AS" in md.stdout
+    pdf = tmp_path / "cookies.pdf"
+    made = run(
+        "notice",
+        "--inventory",
+        str(ASSEMBLE),
+        "--kind",
+        "cookies",
+        "--format",
+        "pdf",
+        "--output",
+        str(pdf),
+        env={},
+    )
+    assert made.returncode == 0, made.stderr
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_notice_rejects_bad_options_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x.html"
+    bad = run(
+        "notice", "--inventory", str(ASSEMBLE), "--kind", "menu", "--output", str(out), env={}
+    )
+    assert bad.returncode == 1
+    assert "--kind must be one of policy, cookies, records" in bad.stderr
+    assert not out.exists()
+    missing = run("notice", "--inventory", str(tmp_path / "none.yaml"), env={})
+    assert missing.returncode == 1
+    assert "none.yaml" in missing.stderr
+
+
+def test_lint_notice_on_the_seed_fails_and_explains(tmp_path: Path) -> None:
+    result = run("lint-notice", str(SEED), "--lang", "nb", "--json", env={})
+    assert result.returncode == 1
+    import json
+
+    report = json.loads(result.stdout)
+    statuses = {item["id"]: item["status"] for item in report["items"]}
+    assert "wrong" in statuses.values()
+    assert "covered" in statuses.values()
+    assert "missing" in statuses.values()
+    neither = run("lint-notice", env={})
+    assert neither.returncode == 1
+    assert "either a notice FILE or --inventory" in neither.stderr
