@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import personvern.store.requests
-import personvern.store.tables  # noqa: F401
+from personvern.store import load_tables
 from personvern.store.base import Base
 
+load_tables()
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through personvern.store.migrate.upgrade(engine)")
