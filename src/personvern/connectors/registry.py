@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +22,10 @@ from personvern.connectors.base import Connector
 
 ENTRY_POINT_GROUP = "personvern.connectors"
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _names_file(setting: str) -> bool:
+    return setting == "dataset" or setting.endswith(("_path", "_file"))
 
 
 class UnknownConnector(LookupError):
@@ -72,11 +77,15 @@ class ConnectorRegistry:
         name: str,
         settings: Mapping[str, Any],
         environ: Mapping[str, str] | None = None,
+        *,
+        base_dir: Path | None = None,
     ) -> Connector:
         """A connector from its inventory settings, with ``*_env`` settings resolved.
 
         ``api_key_env: MAILCHIMP_API_KEY`` becomes ``api_key`` with the variable's value;
-        a variable that is not set is an error naming it.
+        a variable that is not set is an error naming it. A setting that names a file
+        (``dataset``, ``*_path``, ``*_file``) and is relative is taken relative to
+        ``base_dir``, the inventory's folder, so an inventory and its datasets move together.
         """
         cls = self.get(name)
         env = os.environ if environ is None else environ
@@ -89,6 +98,9 @@ class ConnectorRegistry:
                         f"(setting {key}); set it where personvern runs"
                     )
                 resolved[key.removesuffix("_env")] = env[value]
+            elif base_dir is not None and _names_file(key) and isinstance(value, str):
+                path = Path(value)
+                resolved[key] = str(path if path.is_absolute() else base_dir / path)
             else:
                 resolved[key] = value
         try:
