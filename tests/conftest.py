@@ -131,9 +131,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright (no browser download)."""
+    """Debian's Chromium, driven by Playwright (no browser download).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, and asyncio tests elsewhere need that thread's loop free.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -139,15 +139,18 @@ def test_admin_create_user_reads_the_password_from_stdin(
 
 def test_demo_sets_up_and_reuses(tmp_path: Path) -> None:
     env = {"PERSONVERN_DATABASE_URL": "", "PERSONVERN_SECRET_KEY": "", "PERSONVERN_INVENTORY": ""}
-    first = run("demo", "--dir", str(tmp_path / "demo"), "--no-serve", env=env)
+    first = run("demo", "--dir", str(tmp_path / "demo"), "--no-serve", "--customers", "50", env=env)
     assert first.returncode == 0, first.stderr
-    assert "copied the Assemble example" in first.stdout
+    assert "copied the Assemble example's privacy.yaml" in first.stdout
+    assert "shop: built 50 customers" in first.stdout
+    assert (tmp_path / "demo" / "shop_dataset.yml").exists()
     assert "one-time password" in first.stdout
     assert (tmp_path / "demo" / "personvern.sqlite3").exists()
     assert (tmp_path / "demo" / "secret.key").stat().st_mode & 0o077 == 0
     second = run("demo", "--dir", str(tmp_path / "demo"), "--no-serve", env=env)
     assert second.returncode == 0, second.stderr
     assert "using" in second.stdout
+    assert "reusing the shop database" in second.stdout
     password = second.stdout.split("one-time password (new on every demo start): ")[1].split()[0]
     assert password not in first.stdout
 

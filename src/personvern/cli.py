@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Literal, cast
 import typer
 
 from personvern import __version__
+from personvern.dsr.cli import create_token, request_app, revoke_token
+from personvern.jobs.cli import app as worker_app
+from personvern.mail.cli import mail_app
 from personvern.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,6 +39,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app, name="admin")
+app.add_typer(request_app, name="request")
+admin_app.command("create-token")(create_token)
+admin_app.command("revoke-token")(revoke_token)
+app.add_typer(mail_app, name="mail")
+app.add_typer(worker_app)  # personvern worker
 
 DEMO_ADMIN = "admin@assemble.no"
 
@@ -326,20 +334,40 @@ def demo(
     serve_app: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the app after setting up.")
     ] = True,
+    customers: Annotated[
+        int, typer.Option(min=1, help="Customers in the synthetic shop database (first run).")
+    ] = 2000,
 ) -> None:
     """Set up the demo shop (Assemble Prosjekt AS) on SQLite and serve it."""
+    import os
+
+    from personvern.demo.shop import build_shop, shop_exists
     from personvern.runtime import Runtime
     from personvern.web.admin.users import create_user, find_user, set_password
 
     directory.mkdir(parents=True, exist_ok=True)
     inventory = directory / "privacy.yaml"
-    if not inventory.exists():
-        source = resources.files("personvern.demo").joinpath("assemble/privacy.yaml")
-        with resources.as_file(source) as path:
-            shutil.copyfile(path, inventory)
-        typer.echo(f"inventory: copied the Assemble example to {inventory}")
+    for name in ("privacy.yaml", "shop_dataset.yml"):
+        target = directory / name
+        if not target.exists():
+            source = resources.files("personvern.demo").joinpath(f"assemble/{name}")
+            with resources.as_file(source) as path:
+                shutil.copyfile(path, target)
+            typer.echo(f"copied the Assemble example's {name} to {target}")
+        else:
+            typer.echo(f"using {target}")
+    # The shop's own database (WooCommerce-like, synthetic people from Faker), which the
+    # inventory's shop system reaches through the SQL connector.
+    shop_url = f"sqlite:///{(directory / 'shop.sqlite3').resolve()}"
+    if not shop_exists(shop_url):
+        summary = build_shop(shop_url, customers=customers)
+        typer.echo(
+            f"shop: built {summary.customers:,} customers and {summary.orders:,} orders "
+            f"in {summary.seconds:.1f} s"
+        )
     else:
-        typer.echo(f"inventory: using {inventory}")
+        typer.echo("shop: reusing the shop database")
+    os.environ.setdefault("SHOP_DATABASE_URL", shop_url)
     settings = Settings(
         data_dir=directory,
         database_url=None,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
@@ -65,6 +65,178 @@ class Settings(BaseSettings):
         ge=1,
         description="Sign-in attempts allowed from one client IP within the window.",
     )
+
+    # --- data-subject requests (personvern.dsr) -------------------------------------------
+    request_run_mode: Literal["auto", "review"] = Field(
+        default="auto",
+        description=(
+            "auto: a verified request's plan runs at once; review: an admin approves each "
+            "plan first. Rectification is always reviewed (the person proposes, an admin "
+            "approves)."
+        ),
+    )
+    request_verify_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 7,
+        description="How long the e-mailed verification link of a request stays valid, in hours.",
+    )
+    request_unverified_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days after which a request whose link was never followed expires.",
+    )
+    request_status_days: int = Field(
+        default=120,
+        ge=30,
+        le=400,
+        description="Days the requester's status link stays valid after the request came in.",
+    )
+    request_download_days: int = Field(
+        default=7,
+        ge=1,
+        le=30,
+        description="Days a report's download link stays valid.",
+    )
+    request_limit_per_address: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Requests accepted for one e-mail address within the window; more send no e-mail "
+            "(the form still answers the same, so it reveals nothing about the address)."
+        ),
+    )
+    request_limit_per_ip: int = Field(
+        default=10,
+        ge=1,
+        description="Requests accepted from one client IP within the window; more get HTTP 429.",
+    )
+    request_limit_window_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="Window for the request rate limits, in minutes.",
+    )
+    request_warn_days: int = Field(
+        default=7,
+        ge=1,
+        le=28,
+        description="Days before its deadline that an open request is flagged in the admin.",
+    )
+    request_attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest attachment accepted when a manual task is marked done, in bytes.",
+    )
+    # --- end of data-subject requests ---------------------------------------------------------
+
+    # --- e-mail (personvern.mail) ---------------------------------------------------------
+    smtp_host: str = Field(
+        default="",
+        description=(
+            "SMTP server that sends personvern's e-mail. Empty means no SMTP: messages stay in "
+            "the outbox and are read in the admin at /admin/outbox (the demo's mode)."
+        ),
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port. Empty means 587 for starttls, 465 for ssl and 25 for none.",
+    )
+    smtp_username: str = Field(
+        default="", description="User name for SMTP AUTH. Empty means no AUTH."
+    )
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="Password for SMTP AUTH.")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls",
+        description=(
+            "starttls (upgrade a plain connection, usually port 587), ssl (TLS from the "
+            "start, usually port 465) or none (plain text: only for a relay on this machine)."
+        ),
+    )
+    mail_from: str = Field(
+        default="",
+        description=(
+            "The From of every message, as 'Name <address>' or 'address'. Required when "
+            "PERSONVERN_SMTP_HOST is set."
+        ),
+    )
+    mail_keep_days: int = Field(
+        default=14,
+        ge=1,
+        description=(
+            "Days a sent or failed message stays in the outbox before it is deleted; the "
+            "outbox holds addresses in clear, so it keeps them only briefly."
+        ),
+    )
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        value = value.strip()
+        if value and ("@" not in parseaddr(value)[1] or any(c in value for c in "\r\n")):
+            raise ValueError(
+                f"PERSONVERN_MAIL_FROM {value!r} is not an address: write it as "
+                "'Assemble Prosjekt AS <personvern@example.no>' or 'personvern@example.no'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_mail_settings(self) -> Settings:
+        if self.smtp_host.strip() and not self.mail_from:
+            raise ValueError(
+                "PERSONVERN_SMTP_HOST is set but PERSONVERN_MAIL_FROM is empty: set the "
+                "address personvern's e-mail is sent from"
+            )
+        return self
+
+    # --- end of e-mail ------------------------------------------------------------------------
+
+    # --- jobs: running the steps of data-subject requests (personvern.dsr.executor) -------
+    jobs_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Steps one connector runs at the same time, in each process that runs jobs.",
+    )
+    jobs_concurrency_per_connector: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            'Limits for single connectors instead of jobs_concurrency, as JSON: {"mailchimp": 2}.'
+        ),
+    )
+    jobs_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Attempts at a step before it is marked failed for an admin to look at.",
+    )
+    jobs_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Wait before the first retry of a step; doubled at each retry, with jitter. "
+            "A longer Retry-After from the system is honoured."
+        ),
+    )
+    jobs_backoff_max_seconds: float = Field(
+        default=900.0, gt=0, description="The longest wait between two attempts at a step."
+    )
+    jobs_lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        description=(
+            "A running step is renewed by its process every third of this; a step not "
+            "renewed for this long (its process died) is taken over by another."
+        ),
+    )
+    jobs_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the in-process runner and the worker look for due steps.",
+    )
+    # --- end of jobs --------------------------------------------------------------------------
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -214,7 +214,8 @@ def test_api_connector_names_its_secrets_by_environment_variable(
 ) -> None:
     connector = inventory.system(key).connector
     assert connector is not None
-    assert connector.type == key
+    # The shop is reached through its database (SQL connector over the fideslang dataset).
+    assert connector.type == ("sql" if key == "woocommerce" else key)
     secrets = {k: v for k, v in connector.settings.items() if k.endswith("_env")}
     assert secrets, f"{key} names no environment variable"
     for value in secrets.values():
@@ -222,12 +223,17 @@ def test_api_connector_names_its_secrets_by_environment_variable(
         assert value.isupper(), value
 
 
-def test_woocommerce_connector_settings(inventory: Inventory) -> None:
+def test_shop_connector_settings(inventory: Inventory) -> None:
+    from personvern.dsr.holds import check_holds
+
     connector = inventory.system("woocommerce").connector
     assert connector is not None
-    assert connector.settings["url"] == "https://www.assemble.no"
-    assert connector.settings["consumer_key_env"] == "WOOCOMMERCE_CONSUMER_KEY"
-    assert connector.settings["consumer_secret_env"] == "WOOCOMMERCE_CONSUMER_SECRET"
+    assert connector.settings["url_env"] == "SHOP_DATABASE_URL"
+    assert connector.settings["dataset"] == "shop_dataset.yml"
+    holds = connector.settings["holds"]
+    assert isinstance(holds, list)
+    assert any(h.startswith("bookkeeping_primary: orders(") for h in holds)
+    assert check_holds(inventory) == []
 
 
 def test_systems_without_an_api_are_manual(inventory: Inventory) -> None:

@@ -67,7 +67,7 @@ def test_dashboard_shows_the_assemble_inventory(
     declared = Counter(cookie.category for cookie in inventory.cookies)
     names = {
         "necessary": "Nødvendige",
-        "preferences": "Innstillinger",
+        "preferences": "Preferanser",
         "analytics": "Statistikk",
         "marketing": "Markedsføring",
     }

@@ -26,7 +26,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before it returns. With NORMAL, WAL mode may lose the
+            # last commits on power loss, and an accepted request, consent or audit entry
+            # must survive that too.
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -21,6 +21,9 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from personvern import __version__
+from personvern.consent import install_consent
+from personvern.jobs.runner import job_runner
+from personvern.mail.sender import background_sender
 from personvern.runtime import Runtime
 from personvern.settings import Settings
 from personvern.web.admin.routes import admin_router
@@ -29,6 +32,7 @@ from personvern.web.errors import ErrorBoundaryMiddleware, install_error_boundar
 from personvern.web.health import healthz
 from personvern.web.notices import notice_routers
 from personvern.web.pages import Pages
+from personvern.web.requests import request_router
 from personvern.web.security import SecurityHeadersMiddleware
 from personvern.web.state import WebState
 
@@ -48,7 +52,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
-            yield
+            # The outbox sender, and on SQLite the in-process runner of request steps.
+            async with background_sender(rt), job_runner(rt):
+                yield
         finally:
             if owned:
                 rt.close()
@@ -75,6 +81,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin_router())
     for router in notice_routers():
         app.include_router(router)
+    install_consent(app)
+    app.include_router(request_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: every response, even a 500, passes the security headers.
     app.add_middleware(ErrorBoundaryMiddleware)

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Depends
 from starlette.responses import HTMLResponse
 
 from personvern.web.admin.auth import login, login_page, logout
+from personvern.web.admin.consents import consent_pages
 from personvern.web.admin.dashboard import dashboard_page
+from personvern.web.admin.outbox import outbox_message_page, outbox_page
+from personvern.web.admin.requests import request_pages
 from personvern.web.admin.sessions import csrf_guard
 from personvern.web.admin.users import users_page
 
@@ -27,6 +30,10 @@ def admin_router() -> APIRouter:
         ("POST", "/login", login),
         ("POST", "/logout", logout),
         ("GET", "/users", users_page),
+        ("GET", "/outbox", outbox_page),
+        ("GET", "/outbox/{message_id}", outbox_message_page),
+        *consent_pages(),
+        *request_pages(),
     ]
     for method, path, endpoint in pages:
         router.add_api_route(
