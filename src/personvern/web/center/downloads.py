@@ -25,9 +25,9 @@ from personvern.web.center.requests import (
     CENTER,
     FORM_EXPIRED,
     HEADERS,
-    _csrf_valid,
-    _problem,
-    _render,
+    csrf_valid,
+    problem_page,
+    render_center,
 )
 from personvern.web.pages import request_translator
 from personvern.web.state import WebState, web_state
@@ -74,7 +74,7 @@ def _answer(request: Request, state: WebState, found: Download) -> HTMLResponse:
     tr = request_translator(request)
     if found.state == "limited":
         minutes = max(1, -(-found.retry_after // 60))
-        return _problem(
+        return problem_page(
             request,
             state,
             429,
@@ -82,10 +82,10 @@ def _answer(request: Request, state: WebState, found: Download) -> HTMLResponse:
             headers={**PAGE_HEADERS, "Retry-After": str(found.retry_after)},
         )
     if found.state == "expired":
-        return _problem(request, state, 410, tr.gettext(EXPIRED), headers=PAGE_HEADERS)
+        return problem_page(request, state, 410, tr.gettext(EXPIRED), headers=PAGE_HEADERS)
     if found.state == "closed":
-        return _problem(request, state, 410, tr.gettext(CLOSED), headers=PAGE_HEADERS)
-    return _problem(request, state, 404, tr.gettext(NOT_FOUND), headers=PAGE_HEADERS)
+        return problem_page(request, state, 410, tr.gettext(CLOSED), headers=PAGE_HEADERS)
+    return problem_page(request, state, 404, tr.gettext(NOT_FOUND), headers=PAGE_HEADERS)
 
 
 def _files_page(request: Request, state: WebState, token: str, found: Download) -> Response:
@@ -101,7 +101,7 @@ def _files_page(request: Request, state: WebState, token: str, found: Download) 
         }
         for path in downloads.files(state.runtime, found.request_id)
     ]
-    return _render(
+    return render_center(
         request,
         state,
         "center/download_files.html",
@@ -119,7 +119,7 @@ def download_page(
         return _files_page(request, state, token, found)
     if found.state != "confirm":
         return _answer(request, state, found)
-    return _render(
+    return render_center(
         request, state, "center/download.html", {"action": _path(token)}, headers=PAGE_HEADERS
     )
 
@@ -130,9 +130,9 @@ async def confirm_address(
     """``POST /privacy/download/{token}``: the address again; on to the files (303)."""
     form = await request.form(max_files=0, max_fields=5)
     runtime = state.runtime
-    if not _csrf_valid(request, runtime.secret, form.get("csrf_token")):
+    if not csrf_valid(request, runtime.secret, form.get("csrf_token")):
         tr = request_translator(request)
-        return _problem(request, state, 403, tr.gettext(FORM_EXPIRED), headers=PAGE_HEADERS)
+        return problem_page(request, state, 403, tr.gettext(FORM_EXPIRED), headers=PAGE_HEADERS)
     typed = form.get("email")
     found = downloads.confirm(runtime, token, typed if isinstance(typed, str) else "")
     if found.state != "open" or found.token_hash is None or found.until is None:

@@ -91,14 +91,14 @@ def _csrf_token(secret: bytes, nonce: str) -> str:
     return hmac.new(secret, f"center-csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
-def _csrf_valid(request: Request, secret: bytes, sent: object) -> bool:
+def csrf_valid(request: Request, secret: bytes, sent: object) -> bool:
     nonce = _nonce(request)
     if nonce is None or not isinstance(sent, str) or not sent:
         return False
     return hmac.compare_digest(_csrf_token(secret, nonce).encode(), sent.encode())
 
 
-def _render(
+def render_center(
     request: Request,
     state: WebState,
     template: str,
@@ -135,7 +135,7 @@ def _render(
     return response
 
 
-def _problem(
+def problem_page(
     request: Request,
     state: WebState,
     status_code: int,
@@ -143,7 +143,7 @@ def _problem(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    return _render(
+    return render_center(
         request,
         state,
         "center/problem.html",
@@ -172,7 +172,7 @@ def _kinds(request: Request) -> list[dict[str, str]]:
 
 def center_page(request: Request, state: Annotated[WebState, Depends(web_state)]) -> Response:
     """``GET /privacy``: the rights, one link to a form each, and the notices."""
-    return _render(request, state, "center/index.html", {"kinds": _kinds(request)})
+    return render_center(request, state, "center/index.html", {"kinds": _kinds(request)})
 
 
 def _form(
@@ -186,7 +186,7 @@ def _form(
 ) -> HTMLResponse:
     tr = request_translator(request)
     given = dict(values or {})
-    return _render(
+    return render_center(
         request,
         state,
         "center/form.html",
@@ -217,7 +217,7 @@ def _form(
 def _kind_or_404(request: Request, state: WebState, kind: str) -> RequestKind | HTMLResponse:
     if kind not in KINDS:
         tr = request_translator(request)
-        return _problem(
+        return problem_page(
             request,
             state,
             404,
@@ -247,11 +247,11 @@ async def submit(
         return found
     tr = request_translator(request)
     if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        return _problem(request, state, 413, tr.gettext(N_("What was sent is too large.")))
+        return problem_page(request, state, 413, tr.gettext(N_("What was sent is too large.")))
     form = await request.form(max_files=0, max_fields=40)
     runtime = state.runtime
-    if not _csrf_valid(request, runtime.secret, form.get("csrf_token")):
-        return _problem(request, state, 403, tr.gettext(FORM_EXPIRED))
+    if not csrf_valid(request, runtime.secret, form.get("csrf_token")):
+        return problem_page(request, state, 403, tr.gettext(FORM_EXPIRED))
     values = {key: value for key, value in form.items() if isinstance(value, str)}
     intake = Intake(
         kind=found,
@@ -273,7 +273,7 @@ async def submit(
     ip_verdict = limits.attempt(runtime, per_ip, client_ip(request), kind="ip")
     if not ip_verdict.allowed:
         minutes = max(1, -(-ip_verdict.retry_after // 60))
-        return _problem(
+        return problem_page(
             request,
             state,
             429,
@@ -284,7 +284,7 @@ async def submit(
         lifecycle.expire_unverified(runtime)
         lifecycle.create(runtime, intake, channel="form", actor=lifecycle.REQUESTER)
     # Whatever happened above, the answer is this page and nothing else.
-    return _render(
+    return render_center(
         request,
         state,
         "center/sent.html",
@@ -298,8 +298,8 @@ async def submit(
 def _link_problem(request: Request, state: WebState, link_state: str) -> HTMLResponse:
     tr = request_translator(request)
     if link_state == "expired":
-        return _problem(request, state, 410, tr.gettext(LINK_EXPIRED))
-    return _problem(request, state, 404, tr.gettext(LINK_UNKNOWN))
+        return problem_page(request, state, 410, tr.gettext(LINK_EXPIRED))
+    return problem_page(request, state, 404, tr.gettext(LINK_UNKNOWN))
 
 
 def verify_page(
@@ -313,7 +313,7 @@ def verify_page(
             return _link_problem(request, state, found.state)
         kind = cast(RequestKind, found.request.kind)
     tr = request_translator(request)
-    return _render(
+    return render_center(
         request,
         state,
         "center/verify.html",
@@ -326,9 +326,9 @@ async def verify(
 ) -> Response:
     """``POST /privacy/verify/{token}``: confirm; on to the status page."""
     form = await request.form(max_files=0, max_fields=5)
-    if not _csrf_valid(request, state.runtime.secret, form.get("csrf_token")):
+    if not csrf_valid(request, state.runtime.secret, form.get("csrf_token")):
         tr = request_translator(request)
-        return _problem(request, state, 403, tr.gettext(FORM_EXPIRED))
+        return problem_page(request, state, 403, tr.gettext(FORM_EXPIRED))
     outcome = lifecycle.confirm(state.runtime, token)
     if outcome.state != "valid" or outcome.status_token is None:
         return _link_problem(request, state, outcome.state)
@@ -352,7 +352,7 @@ def status_page(
     kind = cast(RequestKind, req.kind)
     sender = letters.Sender.of(runtime)
     deadline = effective_due_at(req.due_at, req.extended_due_at)
-    return _render(
+    return render_center(
         request,
         state,
         "center/status.html",
