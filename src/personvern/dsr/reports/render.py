@@ -6,7 +6,7 @@ page by WeasyPrint with real text (``personvern.notices.pdf``), and for an acces
 the ZIP of JSON and CSV (:mod:`personvern.dsr.reports.archive`). Files are written readable
 by their owner only (mode 0600) and atomically, so a reader never sees half a report.
 
-The words are the gettext catalogs' (``web/templates/reports/``); the person's language is
+The words are the gettext catalogs' (``dsr/reports/templates/reports/``); the person's language is
 the request's (``DataRequest.lang``), as for every letter they get (GDPR Art. 12(1): in a
 clear and plain language).
 """
@@ -41,7 +41,9 @@ from personvern.store.base import utcnow
 
 log = logging.getLogger(__name__)
 
-TEMPLATES: Final = Path(__file__).resolve().parents[2] / "web" / "templates"
+# Beside the code, not among the app's pages: a report is a standalone document, read
+# offline and printed, so it carries its own <style> and is never served under the CSP.
+TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 
 # The title of each kind of report, as Datatilsynet's pages name them in bokmål.
 TITLE: Final[Mapping[str, str]] = {
