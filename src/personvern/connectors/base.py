@@ -136,6 +136,10 @@ class Connector:
     async def unsubscribe(self, identity: Identity) -> RectifyResult:
         raise Fatal(f"the {self.name} connector cannot unsubscribe")
 
+    async def restrict(self, identity: Identity) -> RectifyResult:
+        """Mark the person restricted (Art. 18): stored only, no marketing or analytics."""
+        raise Fatal(f"the {self.name} connector cannot restrict processing")
+
     async def aclose(self) -> None:
         """Release connections; called once the connector is no longer needed."""
         return None

@@ -456,13 +456,7 @@ class Executor:
             return await connector.rectify(identity, changes)
         if plan.action == "unsubscribe":
             return await connector.unsubscribe(identity)
-        # restrict: a capability without a method on the base class; a connector that
-        # declares it provides ``restrict(identity) -> RectifyResult``.
-        restrict = getattr(connector, "restrict", None)
-        if restrict is None:
-            raise Fatal(f"the {connector.name} connector declares restrict but has no method")
-        result: object = await restrict(identity)
-        return result
+        return await connector.restrict(identity)
 
 
 class _Lost(Exception):

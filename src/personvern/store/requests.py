@@ -81,7 +81,7 @@ class RequestStep(Base):
 
 
 class RequestToken(Base):
-    """A single-use token sent to the person: to verify the request, or to fetch a report.
+    """A token sent to the person: to verify the request, see its status, or fetch a report.
 
     Only the SHA-256 of the token is stored.
     """
@@ -90,7 +90,7 @@ class RequestToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(20))  # verify|download
+    purpose: Mapped[str] = mapped_column(String(20))  # verify|status|download
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
