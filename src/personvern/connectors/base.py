@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -105,6 +105,51 @@ class RectifyResult:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SweepRule:
+    """One retention rule as one connector applies it to one collection (issue 7).
+
+    The retention engine has done the date arithmetic: a record whose ``date_field`` is
+    before ``cutoff`` has outlived the rule. ``where`` narrows the records further (field →
+    the values that qualify, e.g. ``{"status": ("unsubscribed", "cleaned")}``). For
+    ``anonymize``, ``fields`` maps each field to mask to its masking strategy
+    (:mod:`personvern.connectors.masking`); for ``delete`` the record goes. ``holds`` are
+    fields other rules keep (never changed, and a record with held fields is anonymized
+    instead of deleted); ``exclude`` are people under a legal hold (an open request, a
+    dispute, a manual hold): their records are counted as held and never touched.
+
+    A sweep must be idempotent (a record already anonymized is not counted again) and safe
+    to stop at any point: it works in batches, each in its own transaction or call, so a
+    second run carries on where a killed one stopped.
+    """
+
+    rule: str
+    collection: str
+    date_field: str
+    cutoff: datetime
+    action: Literal["delete", "anonymize"]
+    fields: Mapping[str, str] = field(default_factory=dict)
+    where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    holds: tuple[Hold, ...] = ()
+    exclude: tuple[Identity, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep found and did, with no personal data in it (samples are redacted)."""
+
+    rule: str
+    collection: str
+    matched: int  # records past their time, held ones included
+    deleted: int = 0
+    anonymized: int = 0
+    held: int = 0  # matched but kept: a legal hold (``exclude``) covers them
+    total: int = 0  # records in the collection, for the "too large a share" check
+    oldest_kept: datetime | None = None  # the oldest date among records still kept as they were
+    samples: tuple[Mapping[str, str], ...] = ()  # a few matched records, redacted
+    notes: tuple[str, ...] = ()
+
+
 class Connector:
     """Base class of every connector. Subclasses declare, then implement what they claim.
 
@@ -139,6 +184,10 @@ class Connector:
     async def restrict(self, identity: Identity) -> RectifyResult:
         """Mark the person restricted (Art. 18): stored only, no marketing or analytics."""
         raise Fatal(f"the {self.name} connector cannot restrict processing")
+
+    async def sweep(self, rule: SweepRule, *, dry_run: bool = False) -> SweepResult:
+        """Apply a retention rule (issue 7); ``dry_run`` counts and samples, changes nothing."""
+        raise Fatal(f"the {self.name} connector cannot apply retention rules")
 
     async def aclose(self) -> None:
         """Release connections; called once the connector is no longer needed."""
