@@ -106,6 +106,15 @@ class RectifyResult:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One setting of a system, as its admin screen names it (for :meth:`Connector.describe`)."""
+
+    label: str  # e.g. "Anonymize completed orders after"
+    value: str  # e.g. "5 years" or "14 months"
+    source: str = ""  # where it was read: an API path, a setting name
+
+
+@dataclass(frozen=True)
 class SweepRule:
     """One retention rule as one connector applies it to one collection (issue 7).
 
@@ -184,6 +193,15 @@ class Connector:
     async def restrict(self, identity: Identity) -> RectifyResult:
         """Mark the person restricted (Art. 18): stored only, no marketing or analytics."""
         raise Fatal(f"the {self.name} connector cannot restrict processing")
+
+    async def describe(self) -> tuple[Fact, ...]:
+        """What the system's own settings say that matters for privacy, read live.
+
+        For the inventory view: e.g. WooCommerce's "personal data retention" settings or a
+        Google Analytics property's data-retention period. Empty when there is nothing to
+        tell; raises like any other call when the system cannot be reached.
+        """
+        return ()
 
     async def sweep(self, rule: SweepRule, *, dry_run: bool = False) -> SweepResult:
         """Apply a retention rule (issue 7); ``dry_run`` counts and samples, changes nothing."""
