@@ -58,6 +58,12 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu: float = 0.0  # seconds of the server process's CPU (user + system) in the phase
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU per request, in microseconds: robust to other load on the machine."""
+        return self.cpu / self.requests * 1e6
 
     @property
     def rate(self) -> float:
@@ -94,9 +100,21 @@ def postgres_database(base: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def serve(database_url: str | None, folder: Path) -> Iterator[str]:
-    """``personvern serve`` on a free loopback port; yields its base URL."""
+def serve(database_url: str | None, folder: Path) -> Iterator[Server]:
+    """``personvern serve`` on a free loopback port; yields its base URL and process id."""
     port = free_port()
     env = {
         **os.environ,
@@ -125,7 +143,7 @@ def serve(database_url: str | None, folder: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"personvern serve did not start; see {folder / 'serve.log'}")
             time.sleep(0.2)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -140,7 +158,12 @@ Call = Any  # async (session) -> status code
 
 
 async def phase(
-    session: aiohttp.ClientSession, name: str, total: int, clients: int, make: Call
+    session: aiohttp.ClientSession,
+    name: str,
+    total: int,
+    clients: int,
+    make: Call,
+    pid: int | None = None,
 ) -> Result:
     remaining = total
     latencies: list[float] = []
@@ -156,14 +179,17 @@ async def phase(
             if status not in (200, 201):
                 errors += 1
 
+    cpu = process_cpu(pid) if pid else 0.0
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    return Result(name, total, errors, time.perf_counter() - started, latencies)
+    elapsed = time.perf_counter() - started
+    cpu = process_cpu(pid) - cpu if pid else 0.0
+    return Result(name, total, errors, elapsed, latencies, cpu)
 
 
-async def drive(url: str, clients: int, requests: int, rounds: int) -> list[Result]:
+async def drive(server: Server, clients: int, requests: int, rounds: int) -> list[Result]:
     connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(url, connector=connector) as session:
+    async with aiohttp.ClientSession(server.url, connector=connector) as session:
         params = {"site": SITE, "lang": "nb"}
         async with session.get("/consent/config.json", params=params) as response:
             config = await response.json()
@@ -196,19 +222,19 @@ async def drive(url: str, clients: int, requests: int, rounds: int) -> list[Resu
         await phase(session, "warm-up", 500, clients, consent)
         results = []
         for _ in range(rounds):
-            results.append(await phase(session, "ping", requests, clients, ping))
-            results.append(await phase(session, "consent", requests, clients, consent))
+            for name, call in (("ping", ping), ("consent", consent)):
+                results.append(await phase(session, name, requests, clients, call, server.pid))
         return results
 
 
 def report(store: str, results: list[Result]) -> None:
     print(f"\n## {store}\n")
-    print("| phase | requests | errors | req/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| phase | requests | errors | req/s | p50 ms | p99 ms | server CPU µs/req |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r.name} | {r.requests} | {r.errors} | {r.rate:,.0f} | "
-            f"{r.pct(0.50):.1f} | {r.pct(0.99):.1f} |"
+            f"{r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {r.cpu_us:,.0f} |"
         )
     ping = statistics.mean(r.rate for r in results if r.name == "ping")
     writes = [r for r in results if r.name == "consent"]
@@ -245,17 +271,17 @@ def main() -> int:
         folder = Path(tempfile.mkdtemp(prefix=f"consent-load-{store}-"))
         try:
             if store == "sqlite":
-                with serve(None, folder) as url:
+                with serve(None, folder) as server:
                     results = asyncio.run(
                         asyncio.wait_for(
-                            drive(url, args.clients, args.requests, args.rounds), DEADLINE
+                            drive(server, args.clients, args.requests, args.rounds), DEADLINE
                         )
                     )
             else:
-                with postgres_database(args.pg) as database, serve(database, folder) as url:
+                with postgres_database(args.pg) as database, serve(database, folder) as server:
                     results = asyncio.run(
                         asyncio.wait_for(
-                            drive(url, args.clients, args.requests, args.rounds), DEADLINE
+                            drive(server, args.clients, args.requests, args.rounds), DEADLINE
                         )
                     )
             report(store, results)

@@ -54,6 +54,16 @@ def record(client: TestClient, **changes: object) -> dict[str, object]:
         ("fe80::1%eth0", "fe80::/48"),
         ("testclient", "unknown"),
         (None, "unknown"),
+        # the IPv4 fast path agrees with the ipaddress module on the edges
+        ("0.0.0.1", "0.0.0.0/24"),
+        ("255.255.255.255", "255.255.255.0/24"),
+        ("256.1.1.1", "unknown"),
+        ("1.2.3", "unknown"),
+        ("1.2.3.4.5", "unknown"),
+        ("01.2.3.4", "unknown"),
+        ("1.2.3.-4", "unknown"),
+        ("\u0661.\u0662.\u0663.\u0664", "unknown"),  # non-ASCII digits
+        ("", "unknown"),
     ],
 )
 def test_ip_prefix(address: str | None, network: str) -> None:

@@ -8,8 +8,8 @@ transaction is durable.
   syncs the WAL at every commit; the store's default, NORMAL, syncs only at checkpoints, so
   the last transactions before a power loss may roll back (sqlite.org/pragma.html#pragma_
   synchronous), which is acceptable for a cache but not for proof.
-- **PostgreSQL**: each batch runs with ``SET LOCAL synchronous_commit = on``, so the commit
-  waits for the WAL flush even where the server is configured otherwise.
+- **PostgreSQL**: the writer's connection runs with ``SET synchronous_commit = on``, so each
+  commit waits for the WAL flush even where the server is configured otherwise.
 
 A sync per choice would cap writes at the disk's sync rate, so choices are written by
 **group commit**: one writer thread takes every choice waiting in its queue, writes them in
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 from personvern.consent.choice import Choice
@@ -150,23 +150,41 @@ class ConsentLog:
     def __init__(self, runtime: Runtime, *, max_batch: int = MAX_BATCH) -> None:
         self._runtime = runtime
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
+        # Per event loop, the choices made since its writer hand-over was scheduled.
+        self._gathered: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._conn: Connection | None = None  # the writer thread's own
 
     async def record(self, pending: Pending) -> Written:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Written] = loop.create_future()
-        self._submit((pending, loop, waiter))
+        # Choices made during one turn of the event loop go to the writer together, in one
+        # hand-over: waking the writer thread once per choice cost more CPU (GIL hand-offs,
+        # futex calls) than writing the choice did.
+        gathered = self._gathered.get(loop)
+        if gathered is None:
+            gathered = self._gathered[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        gathered.append((pending, loop, waiter))
         return await waiter
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        items = self._gathered.pop(loop, [])
+        try:
+            self._submit(items)
+        except RuntimeError as exc:  # closed meanwhile: nothing was recorded
+            for _, _, waiter in items:
+                _settle(waiter, exc)
 
     def record_now(self, pending: Pending) -> Written:
         future: Future[Written] = Future()
-        self._submit((pending, None, future))
+        self._submit([(pending, None, future)])
         return future.result(timeout=60)
 
-    def _submit(self, item: _Item) -> None:
+    def _submit(self, items: list[_Item]) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the consent log is closed")
@@ -175,7 +193,7 @@ class ConsentLog:
                     target=self._run, name="personvern-consent-log", daemon=True
                 )
                 self._thread.start()
-            self._queue.put(item)
+            self._queue.put(items)
 
     def close(self) -> None:
         with self._lock:
@@ -186,12 +204,18 @@ class ConsentLog:
             thread.join(timeout=30)
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._drop_connection()
+
+    def _serve(self) -> None:
         stop = False
         while not stop:
-            item = self._queue.get()
-            if item is None:
+            items = self._queue.get()
+            if items is None:
                 break
-            batch = [item]
+            batch = list(items)
             while len(batch) < self._max_batch:
                 try:
                     more = self._queue.get_nowait()
@@ -200,20 +224,24 @@ class ConsentLog:
                 if more is None:
                     stop = True
                     break
-                batch.append(more)
-            results = self._write([pending for pending, _, _ in batch])
-            # One wake-up per event loop for the whole batch, not one per choice: each
-            # wake-up is a write to the loop's self-pipe and a round trip of the GIL.
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Written | BaseException]]]
-            by_loop = {}
-            for (_, loop, waiter), result in zip(batch, results, strict=True):
-                if loop is None:
-                    _settle(waiter, result)
-                else:
-                    by_loop.setdefault(loop, []).append((waiter, result))
-            for loop, settled in by_loop.items():
-                with suppress(RuntimeError):  # the loop has closed: nobody is waiting
-                    loop.call_soon_threadsafe(_settle_all, settled)
+                batch.extend(more)
+            for start in range(0, len(batch), self._max_batch):
+                self._write_and_answer(batch[start : start + self._max_batch])
+
+    def _write_and_answer(self, batch: list[_Item]) -> None:
+        results = self._write([pending for pending, _, _ in batch])
+        # One wake-up per event loop for the whole batch, not one per choice: each
+        # wake-up is a write to the loop's self-pipe and a round trip of the GIL.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Written | BaseException]]]
+        by_loop = {}
+        for (_, loop, waiter), result in zip(batch, results, strict=True):
+            if loop is None:
+                _settle(waiter, result)
+            else:
+                by_loop.setdefault(loop, []).append((waiter, result))
+        for loop, settled in by_loop.items():
+            with suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _write(self, batch: Sequence[Pending]) -> list[Written | BaseException]:
         try:
@@ -226,47 +254,61 @@ class ConsentLog:
         # One at a time, so that one bad choice (or a lost race) fails alone.
         return [result for pending in batch for result in self._write([pending])]
 
-    def _write_batch(self, batch: Sequence[Pending]) -> list[Written]:
-        engine = self._runtime.engine
-        sqlite = engine.dialect.name == "sqlite"
-        with engine.connect() as conn:
-            if sqlite:
-                # Per connection, and only outside a transaction; see the module docstring.
-                # dbapi_connection is typed optional; on a checked-out connection it is always set.
+    def _connection(self) -> Connection:
+        """The writer's own connection, held for the thread's life.
+
+        Checking one out per batch cost a pool ping (a round trip on PostgreSQL) and the
+        sync setting each time; a held connection pays them once.
+        """
+        if self._conn is None:
+            conn = self._runtime.engine.connect()
+            if conn.dialect.name == "sqlite":
+                # Only outside a transaction; see the module docstring. dbapi_connection is
+                # typed optional; on a checked-out connection it is always set.
                 conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
                     "PRAGMA synchronous=FULL"
                 )
-            conn = conn.execution_options(sqlite_immediate=True)
+            else:
+                # For the session, not per transaction; see the module docstring.
+                conn.exec_driver_sql("SET synchronous_commit = on")
+                conn.commit()
+            self._conn = conn.execution_options(sqlite_immediate=True)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
+
+    def _write_batch(self, batch: Sequence[Pending]) -> list[Written]:
+        for attempt in (1, 2):
+            conn = self._connection()
             try:
                 with conn.begin():
-                    if not sqlite:
-                        conn.exec_driver_sql("SET LOCAL synchronous_commit = on")
                     return self._apply(conn, batch)
             except DBAPIError as exc:
-                if exc.connection_invalidated:
+                if exc.connection_invalidated and attempt == 1:
                     log.warning("consent log: the store connection was lost; retrying once")
-                    with engine.connect() as again, again.begin():
-                        return self._apply(again, batch)
+                    self._drop_connection()
+                    continue
                 raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply(self, conn: Connection, batch: Sequence[Pending]) -> list[Written]:
+        # Plain driver calls (``exec_driver_sql`` with tuples goes straight to the DB-API's
+        # executemany): the ORM's per-value type processing cost more CPU than the writes
+        # themselves, and this thread shares the GIL with the event loop.
+        sql = _Sql.of(conn)
         ids = sorted({p.choice.consent_id for p in batch})
         states: dict[str, _State] = {}
-        for row in conn.execute(
-            select(
-                ConsentReceipt.consent_id,
-                ConsentReceipt.receipt_id,
-                ConsentReceipt.entries,
-                ConsentReceipt.request_hash,
-                ConsentReceipt.entry_hash,
-                ConsentReceipt.updated_at,
-            ).where(ConsentReceipt.consent_id.in_(ids))
-        ):
-            states[row.consent_id] = _State(
-                row.receipt_id, row.entries, row.request_hash, row.entry_hash, row.updated_at
+        for row in conn.exec_driver_sql(sql.select_receipts(len(ids)), tuple(ids)):
+            consent_id, receipt_id, entries, request, chained, updated_at = row
+            states[consent_id] = _State(
+                receipt_id, entries, request, chained, sql.read_time(updated_at)
             )
-        entries: list[dict[str, Any]] = []
-        receipts: dict[str, dict[str, Any]] = {}
+        entries_rows: list[tuple[Any, ...]] = []
+        receipts: dict[str, tuple[str, datetime]] = {}
         answers: list[Written] = []
         for pending in batch:
             choice = pending.choice
@@ -292,58 +334,151 @@ class ConsentLog:
                 ua_family=pending.ua_family,
                 prev_hash=state.entry_hash,
             )
-            entries.append(
-                {
-                    "consent_id": choice.consent_id,
-                    "seq": seq,
-                    "at": pending.at,
-                    "site": choice.site,
-                    "policy_version": choice.policy_version,
-                    "texts_hash": choice.texts_hash,
-                    "method": choice.method,
-                    "granted": ",".join(choice.granted),
-                    "denied": ",".join(choice.denied),
-                    "gpc": choice.gpc,
-                    "language": choice.language,
-                    "page": choice.page,
-                    "ip_prefix": pending.ip_prefix,
-                    "ua_family": pending.ua_family,
-                    "request_hash": digest,
-                    "prev_hash": state.entry_hash,
-                    "entry_hash": chained,
-                }
+            entries_rows.append(
+                (
+                    choice.consent_id,
+                    seq,
+                    sql.time(pending.at),
+                    choice.site,
+                    choice.policy_version,
+                    choice.texts_hash,
+                    choice.method,
+                    ",".join(choice.granted),
+                    ",".join(choice.denied),
+                    choice.gpc,
+                    choice.language,
+                    choice.page,
+                    pending.ip_prefix,
+                    pending.ua_family,
+                    digest,
+                    state.entry_hash,
+                    chained,
+                )
             )
             state.entries, state.request_hash, state.entry_hash = seq, digest, chained
             state.recorded_at, state.changed = pending.at, True
-            receipts[choice.consent_id] = {
-                "cid": choice.consent_id,
-                "receipt_id": state.receipt_id,
-                "site": choice.site,
-                "created_at": pending.at,
-                "updated_at": pending.at,
-                "entries": seq,
-                "request_hash": digest,
-                "entry_hash": chained,
-            }
+            receipts[choice.consent_id] = (choice.site, pending.at)
             answers.append(Written(choice.consent_id, state.receipt_id, seq, pending.at, True))
-        new = [
-            {**values, "consent_id": values["cid"]}
-            for cid, values in receipts.items()
-            if states[cid].new
-        ]
-        changed = [values for cid, values in receipts.items() if not states[cid].new]
+        new: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
+        for cid, (site, at) in receipts.items():
+            state = states[cid]
+            if state.new:
+                new.append(
+                    (
+                        cid,
+                        state.receipt_id,
+                        site,
+                        sql.time(at),
+                        sql.time(at),
+                        state.entries,
+                        state.request_hash,
+                        state.entry_hash,
+                    )
+                )
+            else:
+                changed.append(
+                    (sql.time(at), state.entries, state.request_hash, state.entry_hash, cid)
+                )
         if new:
-            conn.execute(
-                insert(RECEIPTS), [{k: v for k, v in row.items() if k != "cid"} for row in new]
-            )
+            conn.exec_driver_sql(sql.insert_receipts, new)
         if changed:
-            fields = ("updated_at", "entries", "request_hash", "entry_hash")
-            conn.execute(
-                update(RECEIPTS)
-                .where(RECEIPTS.c.consent_id == bindparam("cid"))
-                .values({name: bindparam(f"new_{name}") for name in fields}),
-                [{"cid": row["cid"], **{f"new_{k}": row[k] for k in fields}} for row in changed],
-            )
-        if entries:
-            conn.execute(insert(ENTRIES), entries)
+            conn.exec_driver_sql(sql.update_receipts, changed)
+        if entries_rows:
+            conn.exec_driver_sql(sql.insert_entries, entries_rows)
         return answers
+
+
+_RECEIPT_COLUMNS = (
+    "consent_id",
+    "receipt_id",
+    "site",
+    "created_at",
+    "updated_at",
+    "entries",
+    "request_hash",
+    "entry_hash",
+)
+_ENTRY_COLUMNS = (
+    "consent_id",
+    "seq",
+    "at",
+    "site",
+    "policy_version",
+    "texts_hash",
+    "method",
+    "granted",
+    "denied",
+    "gpc",
+    "language",
+    "page",
+    "ip_prefix",
+    "ua_family",
+    "request_hash",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """The log's statements in the driver's own parameter style, and its time format.
+
+    The statements are built from this module's constant table and column names only; every
+    value is a bound parameter (hence the ``noqa: S608`` below).
+    """
+
+    mark: str
+    sqlite: bool
+
+    @classmethod
+    def of(cls, conn: Connection) -> _Sql:
+        dialect = conn.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        return cls(mark, dialect.name == "sqlite")
+
+    def _marks(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+    def select_receipts(self, n: int) -> str:
+        return (
+            "SELECT consent_id, receipt_id, entries, request_hash, entry_hash, "  # noqa: S608
+            f"updated_at FROM {RECEIPTS.name} WHERE consent_id IN ({self._marks(n)})"
+        )
+
+    @property
+    def insert_receipts(self) -> str:
+        return (
+            f"INSERT INTO {RECEIPTS.name} ({', '.join(_RECEIPT_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({self._marks(len(_RECEIPT_COLUMNS))})"
+        )
+
+    @property
+    def update_receipts(self) -> str:
+        m = self.mark
+        return (
+            f"UPDATE {RECEIPTS.name} SET updated_at = {m}, entries = {m}, "  # noqa: S608
+            f"request_hash = {m}, "
+            f"entry_hash = {m} WHERE consent_id = {m}"
+        )
+
+    @property
+    def insert_entries(self) -> str:
+        return (
+            f"INSERT INTO {ENTRIES.name} ({', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({self._marks(len(_ENTRY_COLUMNS))})"
+        )
+
+    def time(self, value: datetime) -> datetime | str:
+        """A timestamp as :class:`personvern.store.base.UTCDateTime` would store it."""
+        value = value.astimezone(UTC)
+        if self.sqlite:  # SQLAlchemy's SQLite DATETIME text format, microseconds always
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def read_time(self, value: datetime | str) -> datetime:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
