@@ -135,7 +135,7 @@ def test_the_access_log_does_not_keep_tokens(
 ) -> None:
     import logging
 
-    from personvern.web.unsubscribe import RedactPaths
+    from personvern.web.access_log import AccessLogFilter
 
     record = logging.LogRecord(
         "uvicorn.access",
@@ -146,7 +146,7 @@ def test_the_access_log_does_not_keep_tokens(
         ("127.0.0.1:5000", "POST", f"/unsubscribe/{token}?lang=en", "1.1", 200),
         None,
     )
-    RedactPaths().filter(record)
+    AccessLogFilter().filter(record)
     assert token not in record.getMessage()
     assert "/unsubscribe/[link]?lang=en" in record.getMessage()
-    assert any(isinstance(f, RedactPaths) for f in logging.getLogger("uvicorn.access").filters)
+    assert any(isinstance(f, AccessLogFilter) for f in logging.getLogger("uvicorn.access").filters)

@@ -22,17 +22,14 @@ webhook`): ``GET`` answers 200 so Mailchimp can check the URL; ``POST`` takes on
 secret (``PERSONVERN_MAILCHIMP_WEBHOOK_SECRET``) is compared in constant time; unset, or
 wrong, the answer is 404, as for a page that does not exist.
 
-Both paths carry their secret, and the server's access log writes every path; so
-:class:`RedactPaths` replaces the secret part with ``[link]`` in uvicorn's access log, as
-:mod:`personvern.web.requests` does for the center's links.
+Both paths carry their secret, and the server's access log writes every path;
+:mod:`personvern.web.access_log` replaces the secret part with ``[link]`` there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -47,6 +44,7 @@ from personvern.suppression import sync, webhook
 from personvern.suppression.entries import suppress
 from personvern.suppression.headers import ONE_CLICK, PATH
 from personvern.suppression.tokens import InvalidToken, Unsubscribe, read_token
+from personvern.web import access_log
 from personvern.web.center.requests import HEADERS
 from personvern.web.pages import request_language, request_translator
 from personvern.web.state import WebState, web_state
@@ -64,29 +62,6 @@ NOT_ONE_CLICK = N_(
     "This form was not sent as an unsubscribe request, so nothing was changed. Open the "
     "link from the newsletter again and press the button."
 )
-
-_SECRET_PATHS = re.compile(r"(/unsubscribe/|/webhooks/mailchimp/)[^\s?\"/]+")
-
-
-def redact(text: str) -> str:
-    return _SECRET_PATHS.sub(r"\1[link]", text)
-
-
-class RedactPaths(logging.Filter):
-    """Blanks the token or secret of these paths in a log record's message and arguments."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def install_log_redaction(logger_name: str = "uvicorn.access") -> None:
-    logger = logging.getLogger(logger_name)
-    if not any(isinstance(f, RedactPaths) for f in logger.filters):
-        logger.addFilter(RedactPaths())
 
 
 def masked(address: str) -> str:
@@ -229,7 +204,7 @@ def web_state_of(app: FastAPI) -> WebState:
 def unsubscribe_router() -> APIRouter:
     """Built by ``create_app``: the routes above, and the background push to Mailchimp
     (:func:`personvern.suppression.sync.background_sync`) for the app's lifetime."""
-    install_log_redaction()
+    access_log.install()
     router = APIRouter(include_in_schema=False, lifespan=_lifespan)
     router.add_api_route(
         f"{PATH}/{{token}}", confirm_page, methods=["GET"], response_class=HTMLResponse
