@@ -31,6 +31,7 @@ from personvern.inventory.references import check_references
 from personvern.inventory.schema import Inventory, Text
 from personvern.inventory.secrets import check_secrets
 from personvern.inventory.source import START, DocPath, Document, Finding, read_document
+from personvern.retention.rules import check_retention
 
 __all__ = [
     "InventoryError",
@@ -180,6 +181,7 @@ def _load(text: str, file: str, source: Path) -> LoadResult:
             errors = {tuple(d["loc"]) for d in details} | _typo_targets(details)
         findings.extend(check_secrets(doc.data))
         findings.extend(check_references(doc, errors))
+        findings.extend(check_retention(inventory, source.parent) if inventory else [])
     problems = sorted(
         {_place(finding, doc, file) for finding in findings},
         key=lambda p: (p.line, p.column, p.message),

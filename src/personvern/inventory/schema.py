@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -27,8 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from personvern.inventory.durations import Duration
+from personvern.connectors.masking import MaskingError, MaskingRegistry
+from personvern.inventory.durations import Duration, Period
 from personvern.inventory.taxonomy import DataCategoryKey, DataSubjectKey, DataUseKey
+from personvern.retention.presets import CountedFrom, Preset, PresetCatalog, UnknownPreset
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -72,6 +75,21 @@ def _check_org_number(value: str) -> str:
 
 
 OrgNumber = Annotated[str, AfterValidator(_check_org_number)]
+
+
+def _masking_strategy(name: str) -> str:
+    """A masking strategy that masks a field (``delete`` removes rows: that is an action)."""
+    try:
+        strategy = MaskingRegistry().get(name)
+    except MaskingError as exc:
+        what, _, hint = str(exc).partition("; ")
+        raise ValueError(f"{what}; {hint or 'write e.g. null_rewrite or string_rewrite'}") from None
+    if strategy.deletes_row:
+        raise ValueError(
+            "'delete' removes whole records, it does not mask a field; "
+            "set 'action: delete' on the target instead"
+        )
+    return name
 
 
 class Model(BaseModel):
@@ -419,31 +437,151 @@ class Cookie(Model):
 # --- retention ------------------------------------------------------------------------
 
 
+Masking = Annotated[str, AfterValidator(_masking_strategy)]
+"""The name of a masking strategy (:mod:`personvern.connectors.masking`), e.g. null_rewrite."""
+
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")]
+"""A collection or field as the system names it; dotted inside a JSON document."""
+
+
+def _listed(value: Any) -> Any:
+    # `where: {status: completed}` means the same as `where: {status: [completed]}`.
+    if isinstance(value, dict):
+        return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+    return value
+
+
+class RetentionTarget(Model):
+    """Where a retention rule is applied: one collection of one system (issue 7).
+
+    The system's connector must have the ``sweep`` capability. A record whose
+    ``date_field`` is older than the rule's period (counted as the rule says) and whose
+    fields match ``where`` has outlived the rule.
+    """
+
+    system: Key
+    collection: FieldName
+    date_field: FieldName = Field(description="The date the period is counted from.")
+    where: Annotated[dict[FieldName, list[str]], BeforeValidator(_listed)] = Field(
+        default_factory=dict,
+        description="Field → the values that qualify, e.g. {status: [completed, refunded]}.",
+    )
+    action: Literal["delete", "anonymize"] | None = Field(
+        default=None, description="Overrides the rule's action for this target."
+    )
+    fields: dict[FieldName, Masking] = Field(
+        default_factory=dict,
+        description="For anonymize: field → masking strategy. Empty: every personal field "
+        "the system's dataset names, with its own strategy.",
+    )
+
+
+_PRESET_FILLS = ("name", "period", "counted_from", "legal_ground", "assumption")
+
+
 class RetentionRule(Model):
-    """How long data is kept, counted from what, and then what happens to it."""
+    """How long data is kept, counted from what, and then what happens to it.
+
+    ``preset`` names a Norwegian preset (:mod:`personvern.retention.presets`) that fills
+    ``name``, ``period``, ``counted_from``, ``legal_ground`` and ``assumption`` where the
+    rule leaves them out; what the rule says itself wins, and :meth:`deviations` lists it.
+    ``targets`` say where the rule is applied; without them it only describes.
+    """
 
     key: Key
+    preset: Key | None = Field(
+        default=None, description="A retention preset that fills the period and legal ground."
+    )
     name: Text
     period: Duration | None = Field(
         default=None, description="ISO 8601 duration (P5Y, P13M, P30D); none: until the event."
     )
-    counted_from: Literal[
-        "created",
-        "last_activity",
-        "order_completed",
-        "end_of_accounting_year",
-        "consent_given",
-        "consent_withdrawn",
-        "unsubscribed",
-        "case_closed",
-        "account_closed",
-    ]
+    counted_from: CountedFrom
     action: Literal["delete", "anonymize"]
     legal_ground: Text = Field(description="Why this long, in words, citing any law.")
     assumption: bool = Field(
         default=False, description="True where the law sets no number and the shop chose one."
     )
+    targets: list[RetentionTarget] = Field(
+        default_factory=list, description="Where the rule is applied by a sweep."
+    )
+    exceptions: Text | None = Field(
+        default=None, description="What the rule does not cover, in words."
+    )
     note: Note = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        key = data["preset"]
+        if not isinstance(key, str):
+            return data  # the field's own validation reports it
+        try:
+            preset = PresetCatalog().get(key)
+        except UnknownPreset as exc:
+            raise ValueError(str(exc)) from None
+        filled = dict(data)
+        for name, value in _preset_values(preset).items():
+            filled.setdefault(name, value)
+        return filled
+
+    @model_validator(mode="after")
+    def _targets_fit_action(self) -> RetentionRule:
+        for target in self.targets:
+            if self.action_for(target) == "delete" and target.fields:
+                raise ValueError(
+                    f"the target {target.system}.{target.collection} deletes its records but "
+                    "lists fields to mask; remove 'fields', or set 'action: anonymize'"
+                )
+        return self
+
+    def action_for(self, target: RetentionTarget) -> Literal["delete", "anonymize"]:
+        """The target's own action, else the rule's."""
+        return target.action or self.action
+
+    def deviations(self) -> tuple[str, ...]:
+        """The fields where the rule says something else than its preset (none: ``()``)."""
+        if self.preset is None:
+            return ()
+        preset = _preset_values(PresetCatalog().get(self.preset))
+        return tuple(
+            name
+            for name in _PRESET_FILLS
+            if name != "name" and _as_data(getattr(self, name)) != preset[name]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`Model.to_dict`, leaving out what the preset fills in anyway."""
+        data = super().to_dict()
+        if self.preset is not None:
+            preset = _preset_values(PresetCatalog().get(self.preset))
+            for name in _PRESET_FILLS:
+                if name in data and data[name] == preset[name]:
+                    del data[name]
+            if self.period is None and preset["period"] is not None:
+                data["period"] = None  # "until the event", where the preset has a period
+        return data
+
+
+def _preset_values(preset: Preset) -> dict[str, Any]:
+    """A preset as the plain data a rule would write."""
+    return {
+        "name": {"nb": preset.name.nb, "en": preset.name.en},
+        "period": preset.period.iso() if preset.period is not None else None,
+        "counted_from": preset.counted_from,
+        "legal_ground": {"nb": preset.legal_ground.nb, "en": preset.legal_ground.en},
+        "assumption": preset.assumption,
+    }
+
+
+def _as_data(value: Any) -> Any:
+    if isinstance(value, Text):
+        return {"nb": value.nb, "en": value.en}
+    if isinstance(value, Period):
+        return value.iso()
+    return value
 
 
 # --- processing on behalf of others -------------------------------------------------

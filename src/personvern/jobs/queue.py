@@ -172,6 +172,9 @@ def build_app(runtime: Runtime, executor: Executor) -> procrastinate.App:
     async def sweep(timestamp: int) -> None:
         await sweep_once(app, runtime, executor.clock.now())
 
+    from personvern.retention.schedule import register_daily  # the daily retention run
+
+    register_daily(app, runtime, executor.registry)
     return app
 
 

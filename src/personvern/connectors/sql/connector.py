@@ -43,10 +43,12 @@ from personvern.connectors.base import (
     Identity,
     IdentityType,
     RectifyResult,
+    SweepResult,
+    SweepRule,
 )
 from personvern.connectors.datasets import DatasetError, DatasetSpec, load_dataset
 from personvern.connectors.masking import MaskingContext
-from personvern.connectors.sql import erasure, finding, rectify
+from personvern.connectors.sql import erasure, finding, rectify, sweep
 from personvern.connectors.sql.errors import translated
 from personvern.connectors.sql.schema import BoundDataset, bind
 
@@ -67,7 +69,9 @@ class SqlConnector(Connector):
     """Finds, corrects and erases a person in a SQL database described by a fideslang dataset."""
 
     name: ClassVar[str] = "sql"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({"access", "erase", "rectify"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"access", "erase", "rectify", "sweep"}
+    )
     identity_types: ClassVar[frozenset[IdentityType]] = frozenset({"email", "phone", "customer_id"})
     Settings: ClassVar[type[BaseModel]] = SqlSettings
 
@@ -93,6 +97,9 @@ class SqlConnector(Connector):
 
     async def rectify(self, identity: Identity, changes: Mapping[str, Any]) -> RectifyResult:
         return await asyncio.to_thread(self._rectify, identity, changes)
+
+    async def sweep(self, rule: SweepRule, *, dry_run: bool = False) -> SweepResult:
+        return await asyncio.to_thread(self._sweep, rule, dry_run)
 
     async def aclose(self) -> None:
         with self._lock:
@@ -143,6 +150,18 @@ class SqlConnector(Connector):
         with translated("correcting the person's data"), self._begin() as conn:
             found = self._find(conn, bound, values)
             return rectify.rectify(conn, bound, found, targets, batch_size=self.config.batch_size)
+
+    def _sweep(self, rule: SweepRule, dry_run: bool) -> SweepResult:
+        bound = self._bind()
+        limits = sweep.Limits(self.config.batch_size, self.config.max_rows, self.identity_types)
+        with translated(f"applying the retention rule {rule.rule}"):
+            return sweep.sweep(
+                self._engine_(), bound, rule, self._masking(), limits, dry_run=dry_run
+            )
+
+    def _masking(self) -> MaskingContext:
+        key = self.config.hmac_key
+        return MaskingContext(key.get_secret_value().encode() if key else None)
 
     def _find(
         self,

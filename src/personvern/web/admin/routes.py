@@ -13,6 +13,7 @@ from personvern.web.admin.consents import consent_pages
 from personvern.web.admin.dashboard import dashboard_page
 from personvern.web.admin.outbox import outbox_message_page, outbox_page
 from personvern.web.admin.requests import request_pages
+from personvern.web.admin.retention import retention_pages
 from personvern.web.admin.sessions import csrf_guard
 from personvern.web.admin.users import users_page
 
@@ -34,6 +35,7 @@ def admin_router() -> APIRouter:
         ("GET", "/outbox/{message_id}", outbox_message_page),
         *consent_pages(),
         *request_pages(),
+        *retention_pages(),
     ]
     for method, path, endpoint in pages:
         router.add_api_route(
