@@ -27,6 +27,9 @@ def wordpress_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPre
         pytest.skip(reason)
     with running_site(Path(tmp_path_factory.mktemp("wordpress"))) as site:
         yield site
+        # Whatever test ran last: WordPress's debug log has nothing from the bridge's code.
+        if site.php_problems():
+            pytest.fail("the bridge caused PHP warnings: " + "\n".join(site.php_problems()))
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 Everything here goes over HTTP to PHP's built-in server running Debian's WordPress on
 MariaDB (conftest.py, wordpress_support.py). What the connector should find is worked out
 from the database by plain SQL; what erasure must not touch is checksummed before and
-after. The base conformance kit does not fit WordPress: its erasers keep the user account
-(core has no account eraser) and cannot keep single fields, so the kit's "unfindable after
-erasure" and field-hold tests would test WordPress's design, not the connector; the same
-properties are tested here as WordPress defines them.
+after. The conformance kit runs on the same site in
+test_wordpress_conformance.py; what it cannot see is tested here: the plugins' own
+erasers, paging, the bridge's answers and errors. The account step has its own module,
+test_wordpress_accounts.py.
 
 429/5xx/timeouts are mapped by the shared ``VendorApi`` and tested with it; PHP is not
 made to fake them.
@@ -131,7 +131,7 @@ async def test_without_an_email_there_is_nothing_to_search(connector: WordPressC
 # --- erase ----------------------------------------------------------------------------------
 
 
-async def test_erase_anonymizes_comments_and_the_club_and_is_idempotent(
+async def test_erase_runs_every_eraser_then_deletes_the_account(
     connector: WordPressConnector, wordpress_site: WordPressSite
 ) -> None:
     site, person = wordpress_site, member(wordpress_site, 1)
@@ -145,9 +145,10 @@ async def test_erase_anonymizes_comments_and_the_club_and_is_idempotent(
     assert set(first.anonymized) == {"wordpress-comments", "assemble-club"}
     assert person.club is not None
     assert first.anonymized["assemble-club"] == 1 + len(person.club["visits"])
+    assert first.deleted == {"user": 1}
     assert first.kept == ()
     assert any("bokføringsloven § 13" in n and "kept some data" in n for n in first.notes)
-    assert any("keep the user account" in n for n in first.notes)
+    assert "The user account was deleted" in first.notes
     # WordPress core's comment eraser: author "Anonymous", e-mail and URL emptied, IP masked.
     for author, email, url, ip, agent, user_id in site.query(
         "SELECT comment_author, comment_author_email, comment_author_url, comment_author_IP, "
@@ -156,14 +157,17 @@ async def test_erase_anonymizes_comments_and_the_club_and_is_idempotent(
     ):
         assert (author, email, url, agent, user_id) == ("Anonymous", "", "", "", 0)
         assert ip.endswith(".0")
-    meta = {k for (k,) in site.query("SELECT meta_key FROM wp_usermeta WHERE user_id = %s", uid)}
-    assert not meta & {"assemble_club_number", "assemble_club_visit"}
-    assert "assemble_club_purchase" in meta  # the plugin keeps purchases, and said why
+    assert site.query("SELECT ID FROM wp_users WHERE ID = %s", uid) == []
+    assert site.query("SELECT umeta_id FROM wp_usermeta WHERE user_id = %s", uid) == []
+    # The purchases the club plugin kept went with the account's meta; the plugin saved
+    # them on delete_user, which wp_delete_user() fires as Users → Delete does.
+    ((archive,),) = site.query(
+        "SELECT option_value FROM wp_options WHERE option_name = 'assemble_club_archive'"
+    )
+    assert all(purchase in archive for purchase in person.club["purchases"])
     assert others_rows(site, mine) == before, "erasure changed someone else's data"
 
-    left = await connector.access(Identity(email=person.email))
-    assert {r.collection for r in left.records} == {"user"}  # core keeps the account
-
+    assert (await connector.access(Identity(email=person.email))).records == []
     second = await connector.erase(Identity(email=person.email), ErasurePlan("delete"))
     assert changes(second) == 0, f"a second erasure changed something: {second}"
 
@@ -190,13 +194,16 @@ async def test_erasing_nobody_changes_nothing(
 async def test_a_hold_keeps_its_erasers_data_and_is_reported(
     connector: WordPressConnector, wordpress_site: WordPressSite
 ) -> None:
+    """The club keeps its data on the account (user meta), so the account stays too."""
     person = member(wordpress_site, 4)
     result = await connector.erase(Identity(email=person.email), ErasurePlan("anonymize", (HOLD,)))
     assert result.kept == (HOLD,)
     assert set(result.anonymized) == {"wordpress-comments"}
+    assert result.deleted == {}
     assert any("(assemble-club) was not run" in n for n in result.notes)
+    assert any("account, if there is one, was kept" in n for n in result.notes)
     left = await connector.access(Identity(email=person.email))
-    assert {r.collection for r in left.records} >= {"assemble-club"}
+    assert {r.collection for r in left.records} >= {"assemble-club", "user"}
     assert "comments" not in {r.collection for r in left.records}
 
 
@@ -339,6 +346,7 @@ async def test_an_address_without_wordpress_says_what_to_check(
             "personvern_invalid_page",
             "whole number",
         ),
+        ("delete-account", {"email": "ikke@"}, "personvern_invalid_email", "'ikke@' is not"),
     ],
 )
 def test_the_plugin_rejects_bad_input_with_a_clear_400(

@@ -85,7 +85,33 @@ class WordPressSite:
     people: list[SitePerson]
     debug_log: Path
     staff_ids: tuple[int, int]  # the administrator's and the editor's user ids
+    root: Path  # the WordPress folder
     user_ids: dict[str, int] = field(default_factory=dict)
+    added: int = 0  # people added after the install, for unique user names
+
+    def add_person(
+        self, *, club: bool = True, role: str = "subscriber", posts: tuple[str, ...] = ()
+    ) -> SitePerson:
+        """A new registered person (with comments, and club data if ``club``), by
+        ``php/add-people.php``: a person of one's own for a test that erases."""
+        self.added += 1
+        fake = Faker("no_NO")
+        fake.seed_instance(1000 + self.added)
+        # Numbers from 100 up: the installed people have 0 to 9 (club numbers AK-100x).
+        plan = plan_person(
+            fake, 100 + self.added, f"ny{self.added}", club=club, role=role, posts=posts
+        )
+        made = subprocess.run(
+            ["php", str(HERE / "php" / "add-people.php"), str(self.root)],
+            input=json.dumps([plan]).encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if made.returncode != 0:
+            raise RuntimeError(f"adding a person failed: {made.stderr.decode(errors='replace')}")
+        self.user_ids.update({k: int(v) for k, v in json.loads(made.stdout).items()})
+        return site_person(plan)
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         import pymysql
@@ -153,52 +179,86 @@ class WordPressSite:
 
 
 def connector_for(
-    site: WordPressSite, username: str, password: str, *, url: str = ""
+    site: WordPressSite,
+    username: str,
+    password: str,
+    *,
+    url: str = "",
+    reassign_posts_to: str | None = None,
 ) -> WordPressConnector:
     """A wordpress connector to ``site`` (or to ``url``) as ``username``."""
     settings = WordPressSettings(
-        url=url or site.url, username=username, application_password=password, timeout=30
+        url=url or site.url,
+        username=username,
+        application_password=password,
+        timeout=30,
+        reassign_posts_to=reassign_posts_to,
     )
     return WordPressConnector(settings)
+
+
+def plan_person(
+    fake: Faker,
+    number: int,
+    login: str,
+    *,
+    registered: bool = True,
+    club: bool = True,
+    role: str = "subscriber",
+    posts: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One synthetic person as php/people.php makes them; ``number`` varies their data."""
+    first, last = fake.first_name(), fake.last_name()
+    membership = None
+    if registered and club:
+        membership = {
+            "number": f"AK-{1000 + number}",
+            "visits": [fake.date_this_decade().isoformat() for _ in range(1 + number % 3)],
+            "purchases": [f"ordre {fake.random_number(digits=5, fix_len=True)}"],
+        }
+    return {
+        "registered": registered,
+        "login": login,
+        "email": f"{login}.{fake.user_name()}@example.org",
+        "first_name": first,
+        "last_name": last,
+        "description": fake.sentence(),
+        "url": f"https://{fake.domain_word()}.example.org",
+        "club": membership,
+        "role": role,
+        "posts": list(posts),
+        "comments": [
+            {
+                "content": fake.paragraph(),
+                "ip": fake.ipv4_public(),
+                "agent": fake.user_agent(),
+                "approved": j != 1,
+            }
+            for j in range(2 + number % 2)
+        ],
+    }
 
 
 def plan_people(seed: int, registered: int = 8, guests: int = 2) -> list[dict[str, Any]]:
     """Synthetic people: registered users (most in the club) and guests who only commented."""
     fake = Faker("no_NO")
     fake.seed_instance(seed)
-    people = []
-    for i in range(registered + guests):
-        first, last = fake.first_name(), fake.last_name()
-        is_user = i < registered
-        club = None
-        if is_user and i % 4 != 3:  # every fourth user is not in the club
-            club = {
-                "number": f"AK-{1000 + i}",
-                "visits": [fake.date_this_decade().isoformat() for _ in range(1 + i % 3)],
-                "purchases": [f"ordre {fake.random_number(digits=5, fix_len=True)}"],
-            }
-        people.append(
-            {
-                "registered": is_user,
-                "login": f"kunde{i}",
-                "email": f"kunde{i}.{fake.user_name()}@example.org",
-                "first_name": first,
-                "last_name": last,
-                "description": fake.sentence(),
-                "url": f"https://{fake.domain_word()}.example.org",
-                "club": club,
-                "comments": [
-                    {
-                        "content": fake.paragraph(),
-                        "ip": fake.ipv4_public(),
-                        "agent": fake.user_agent(),
-                        "approved": j != 1,
-                    }
-                    for j in range(2 + i % 2)
-                ],
-            }
-        )
-    return people
+    return [
+        # every fourth user is not in the club
+        plan_person(fake, i, f"kunde{i}", registered=i < registered, club=i % 4 != 3)
+        for i in range(registered + guests)
+    ]
+
+
+def site_person(plan: dict[str, Any]) -> SitePerson:
+    return SitePerson(
+        email=plan["email"],
+        first_name=plan["first_name"],
+        last_name=plan["last_name"],
+        registered=plan["registered"],
+        club=plan["club"],
+        comments=len(plan["comments"]),
+    )
 
 
 def _free_port() -> int:
@@ -344,17 +404,8 @@ def running_site(workdir: Path, *, seed: int = 5) -> Iterator[WordPressSite]:
             admin_password=made["admin_password"],
             editor="redaktor",
             editor_password=made["editor_password"],
-            people=[
-                SitePerson(
-                    email=p["email"],
-                    first_name=p["first_name"],
-                    last_name=p["last_name"],
-                    registered=p["registered"],
-                    club=p["club"],
-                    comments=len(p["comments"]),
-                )
-                for p in people
-            ],
+            people=[site_person(p) for p in people],
+            root=site,
             debug_log=debug_log,
             staff_ids=(int(made["admin_id"]), int(made["editor_id"])),
             user_ids={k: int(v) for k, v in made["users"].items()},

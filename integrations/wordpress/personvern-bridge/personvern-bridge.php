@@ -3,7 +3,7 @@
  * Plugin Name:       personvern bridge
  * Plugin URI:        https://github.com/personvern/personvern
  * Description:       Lets personvern answer data-subject requests in WordPress: runs the personal-data exporters and erasers that WordPress and its plugins register (Tools → Export/Erase Personal Data) over the REST API, for a user with the privacy capabilities and an application password.
- * Version:           0.1.0
+ * Version:           0.2.0
  * Requires at least: 5.6
  * Requires PHP:      7.4
  * Author:            personvern contributors
@@ -18,6 +18,9 @@
  *   GET      /wp-json/personvern/v1/erasers     the erasers: id, name
  *   POST     /wp-json/personvern/v1/erase       email, eraser, page → items_removed,
  *                                               items_retained, messages, done
+ *   POST     /wp-json/personvern/v1/delete-account
+ *                                               email, reassign → found, deleted,
+ *                                               posts_reassigned, reassigned_to, kept
  *
  * The exporters and erasers are whatever the wp_privacy_personal_data_exporters and
  * wp_privacy_personal_data_erasers filters return: core's (user profile, comments, media)
@@ -25,12 +28,15 @@
  * WordPress's own (developer.wordpress.org/plugins/privacy/adding-the-personal-data-exporter-to-your-plugin/
  * and .../adding-the-personal-data-eraser-to-your-plugin/); the checks on what they return
  * follow core's wp_ajax_wp_privacy_export_personal_data / wp_ajax_wp_privacy_erase_personal_data.
+ * Core has no eraser for user accounts; delete-account deletes the account of the address
+ * with core's wp_delete_user(), its posts given to another user, after the erasers ran.
  *
  * No build step: install by copying this folder into wp-content/plugins and activating it.
  */
 
 defined( 'ABSPATH' ) || exit;
 
+require_once __DIR__ . '/includes/class-personvern-bridge-account.php';
 require_once __DIR__ . '/includes/class-personvern-bridge-rest.php';
 
 add_action(

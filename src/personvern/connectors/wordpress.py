@@ -12,14 +12,26 @@ application password (HTTP Basic, core since WordPress 5.6). This connector driv
 - ``POST /wp-json/personvern/v1/export`` (``email``, ``exporter``, ``page``) → ``data``,
   ``done``; POST rather than GET keeps the address out of the web server's access log;
 - ``POST /wp-json/personvern/v1/erase`` (``email``, ``eraser``, ``page``) →
-  ``items_removed``, ``items_retained``, ``messages``, ``done``.
+  ``items_removed``, ``items_retained``, ``messages``, ``done``;
+- ``POST /wp-json/personvern/v1/delete-account`` (``email``, ``reassign``) → ``found``,
+  ``deleted``, ``posts_reassigned``, ``reassigned_to``, ``kept``: core's ``wp_delete_user()``
+  with the account's posts given to another user, since core has no eraser for accounts.
 
 Pages are asked for from 1 until ``done``, as core's own admin screen does
 (``wp_ajax_wp_privacy_export_personal_data`` / ``wp_ajax_wp_privacy_erase_personal_data``).
 Exported items become :class:`Record` values: the collection is the item's ``group_id``
 (``user``, ``comments``, ``woocommerce_orders`` …), the key its ``item_id``, the fields its
 name/value pairs. What an eraser does (anonymize, delete, keep for bookkeeping) is the
-plugin's decision; what it kept comes back with the reasons it gave.
+plugin's decision; what it kept comes back with the reasons it gave. After the erasers, the
+account itself is deleted, so the person cannot be found any more (the inventory promises
+it: user name, e-mail address, password hash).
+
+A hold names a collection as ``access`` reports it (core's ``user``, ``comments``,
+``media``; WooCommerce's ``woocommerce_orders`` …) or an eraser id, ``-`` and ``_`` alike
+(the inventory's holds syntax has no ``-``). WordPress's erasers cannot keep single fields,
+so the eraser behind the collection is skipped whole; and the account is kept unless the
+held data is known to live outside it (comments, media, WooCommerce orders), since deleting
+an account deletes its user meta, where plugins (and the profile itself) keep data.
 
 Sources: developer.wordpress.org/plugins/privacy/adding-the-personal-data-exporter-to-your-plugin/
 and …/adding-the-personal-data-eraser-to-your-plugin/ (the callback contract);
@@ -28,6 +40,8 @@ make.wordpress.org/core/2020/11/05/application-passwords-integration-guide/ (the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -48,6 +62,30 @@ from personvern.connectors.http import DEFAULT_TIMEOUT, VendorApi
 
 API: Final = "/wp-json/personvern/v1"
 NAMESPACE: Final = "personvern/v1"
+# The collections (export group ids) of WordPress core and WooCommerce, and the exporter
+# (and eraser, same id) behind each: core's wp-includes/user.php, comment.php, media.php;
+# WooCommerce's includes/class-wc-privacy.php and class-wc-privacy-exporters.php.
+COLLECTIONS: Final[dict[str, str]] = {
+    "user": "wordpress-user",
+    "community-events-location": "wordpress-user",
+    "session-tokens": "wordpress-user",
+    "comments": "wordpress-comments",
+    "media": "wordpress-media",
+    "woocommerce_customer": "woocommerce-customer-data",
+    "woocommerce_orders": "woocommerce-customer-orders",
+    "woocommerce_downloads": "woocommerce-customer-downloads",
+    "woocommerce_download_logs": "woocommerce-customer-downloads",
+    "woocommerce_tokens": "woocommerce-customer-tokens",
+}
+# Exporters whose data is stored outside the account, so deleting the account keeps it:
+# comments (wp_comments, which wp_delete_user() leaves alone), media and WooCommerce orders
+# (posts or order tables, given to another user rather than deleted). A hold on anything
+# else keeps the account, whose user meta may be what the hold keeps.
+OUTSIDE_ACCOUNT: Final = frozenset(
+    {"wordpress-comments", "wordpress-media", "woocommerce-customer-orders"}
+)
+PROFILE: Final = "user"  # the collection of the account itself
+PROFILE_FIELDS: Final = ("user_login", "user_email", "user_pass")
 INSTALL_HINT: Final = (
     "install the personvern-bridge plugin: copy integrations/wordpress/personvern-bridge from "
     "personvern into wp-content/plugins and activate it under Plugins"
@@ -66,6 +104,11 @@ class WordPressSettings(BaseModel):
     )
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
     max_pages: int = Field(default=1000, ge=1, description="most pages of one exporter/eraser")
+    reassign_posts_to: str | None = Field(
+        default=None,
+        min_length=1,
+        description="user name that gets the posts of an erased account (default: username)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -102,9 +145,18 @@ class WordPressConnector(Connector):
         return self._api
 
     async def check(self) -> None:
-        """Lists exporters and erasers: proves the plugin, the password and both capabilities."""
+        """Lists exporters and erasers: proves the plugin, the password and both capabilities;
+        then makes sure the bridge can delete accounts (version 0.2), before any erasure."""
         await self._registered("exporters")
         await self._registered("erasers")
+        index = await self._client().json("GET", f"{API}", missing_ok=True)
+        routes = index.get("routes", {}) if isinstance(index, dict) else {}
+        if f"/{NAMESPACE}/delete-account" not in routes:
+            raise Fatal(
+                f"the personvern bridge at {self.config.url} cannot delete accounts (it is "
+                "older than 0.2.0); update the personvern-bridge plugin to the version of "
+                "this personvern"
+            )
 
     async def access(self, identity: Identity) -> AccessResult:
         if not identity.email:
@@ -131,21 +183,24 @@ class WordPressConnector(Connector):
         return AccessResult(records, [f"WordPress's exporters searched: {names}"])
 
     async def erase(self, identity: Identity, plan: ErasurePlan) -> ErasureResult:
-        """Runs every eraser page by page until done; an eraser a hold names is not run.
+        """Runs every eraser page by page until done, then deletes the account.
 
-        WordPress's erasers cannot keep single fields, so a hold's ``collection`` names an
-        eraser (``woocommerce-orders``, ``wordpress-comments`` …) and that eraser is skipped
-        whole, which keeps at least the fields the hold names. The eraser decides whether to
-        anonymize or delete; ``plan.action`` cannot change that.
+        A hold skips the eraser behind its collection (:func:`_resolve_holds`) and, unless
+        the held data lives outside the account, keeps the account too. The eraser decides
+        whether to anonymize or delete (core anonymizes comments: deleting one would change
+        the replies to it, which are other people's); ``plan.action`` cannot change that.
         """
         if not identity.email:
             return ErasureResult(notes=("WordPress finds people by e-mail address only",))
         erasers = await self._registered("erasers")
-        held = _held_erasers(plan.holds, [eid for eid, _ in erasers])
+        exporters = await self._registered("exporters") if plan.holds else []
+        held = _resolve_holds(
+            plan.holds, [eid for eid, _ in erasers], [eid for eid, _ in exporters]
+        )
         removed: dict[str, int] = {}
         notes: list[str] = []
         for eraser_id, eraser_name in erasers:
-            if eraser_id in held:
+            if eraser_id in held.erasers:
                 notes.append(f"{eraser_name} ({eraser_id}) was not run: a hold keeps its data")
                 continue
             count, retained, messages = await self._erase_all(identity.email, eraser_id)
@@ -156,12 +211,32 @@ class WordPressConnector(Connector):
                 notes.append(f"{eraser_name} ({eraser_id}) kept some data: {said}")
             elif messages:
                 notes.append(f"{eraser_name} ({eraser_id}): {' '.join(messages)}")
-        if removed:
+        kept = tuple(plan.holds)
+        deleted: dict[str, int] = {}
+        if held.account:
+            grounds = "; ".join(f"{h.collection} ({h.ground})" for h in held.account)
             notes.append(
-                "WordPress's erasers keep the user account itself (core has no eraser for "
-                "accounts); delete it under Users, or through the woocommerce connector"
+                f"The user account, if there is one, was kept: the hold on {grounds} may keep "
+                "data stored on the account, which deleting it would remove"
             )
-        return ErasureResult(anonymized=removed, kept=tuple(plan.holds), notes=tuple(notes))
+        else:
+            body = await self._delete_account(identity.email)
+            if body["deleted"]:
+                deleted[PROFILE] = 1
+                moved = body["posts_reassigned"]
+                notes.append(
+                    "The user account was deleted"
+                    + (
+                        f"; its posts ({moved}) now belong to {body['reassigned_to']}"
+                        if moved
+                        else ""
+                    )
+                )
+            elif body["kept"]:
+                reason = str(body["kept"])
+                kept += (Hold(PROFILE, PROFILE_FIELDS, reason, None),)
+                notes.append(f"The user account was kept: {reason}")
+        return ErasureResult(deleted=deleted, anonymized=removed, kept=kept, notes=tuple(notes))
 
     async def aclose(self) -> None:
         if self._api is not None:
@@ -184,6 +259,20 @@ class WordPressConnector(Connector):
             if body.get("done"):
                 return count, retained, messages
             page = self._next(page, eraser_id)
+
+    async def _delete_account(self, email: str) -> dict[str, Any]:
+        """The bridge's account step; its answer, checked."""
+        payload: dict[str, str] = {"email": email}
+        if self.config.reassign_posts_to:
+            payload["reassign"] = self.config.reassign_posts_to
+        body = await self._client().json(
+            "POST", f"{API}/delete-account", json=payload, missing_ok=True
+        )
+        if body is None:
+            raise await self._not_found()
+        if not isinstance(body, dict) or not {"deleted", "kept", "posts_reassigned"} <= set(body):
+            raise self._shape("delete-account")
+        return body
 
     async def _registered(self, kind: str) -> list[tuple[str, str]]:
         """``(id, name)`` of every exporter or eraser (``kind``: exporters | erasers)."""
@@ -257,12 +346,41 @@ def _merge(items: dict[tuple[str, str], dict[str, Any]], item: Any) -> None:
         fields[label] = value
 
 
-def _held_erasers(holds: tuple[Hold, ...], erasers: list[str]) -> set[str]:
-    """The erasers that holds name; a hold naming no eraser is an inventory mistake."""
+@dataclass(frozen=True)
+class _Held:
+    """What the holds of a plan keep: erasers not to run, and the holds that keep the account."""
+
+    erasers: frozenset[str]
+    account: tuple[Hold, ...]
+
+
+def _normal(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _resolve_holds(
+    holds: Sequence[Hold], erasers: Sequence[str], exporters: Sequence[str]
+) -> _Held:
+    """The eraser behind each hold's collection; a hold naming nothing known is a mistake.
+
+    A name is a collection of :data:`COLLECTIONS` or the id of an eraser or exporter, ``-``
+    and ``_`` alike. Checked for all holds before anything is erased.
+    """
+    ids = {_normal(i): i for i in (*exporters, *erasers)}
+    skipped: set[str] = set()
+    account: list[Hold] = []
     for hold in holds:
-        if hold.collection not in erasers:
+        target = COLLECTIONS.get(hold.collection) or ids.get(_normal(hold.collection))
+        if target is None or (target not in erasers and target not in exporters):
+            known = [c for c, e in COLLECTIONS.items() if e in erasers or e in exporters]
             raise Fatal(
-                f"a hold on the wordpress system names {hold.collection!r}, which is not an "
-                f"eraser of this site; name one of: {', '.join(erasers)} in the system's holds"
+                f"a hold on the wordpress system names {hold.collection!r}, which is neither "
+                f"a collection nor an eraser of this site; name one of the erasers "
+                f"{', '.join(erasers)} (with _ for -) or the collections {', '.join(known)} "
+                "in the system's holds"
             )
-    return {hold.collection for hold in holds}
+        if target in erasers:
+            skipped.add(target)
+        if target not in OUTSIDE_ACCOUNT:
+            account.append(hold)
+    return _Held(frozenset(skipped), tuple(account))

@@ -18,6 +18,7 @@ $plan = json_decode( stream_get_contents( STDIN ), true );
 require $argv[1] . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
 require_once ABSPATH . 'wp-admin/includes/plugin.php';
+require_once __DIR__ . '/people.php';
 
 function personvern_fail( $what ) {
 	fwrite( STDERR, "install.php: $what\n" );
@@ -80,53 +81,15 @@ $post_id = wp_insert_post(
 	)
 );
 
+update_option( 'personvern_test_post', $post_id );
+
 foreach ( $plan['people'] as $person ) {
-	$user_id = 0;
-	if ( $person['registered'] ) {
-		$user_id = wp_insert_user(
-			array(
-				'user_login'  => $person['login'],
-				'user_email'  => $person['email'],
-				'user_pass'   => wp_generate_password(),
-				'first_name'  => $person['first_name'],
-				'last_name'   => $person['last_name'],
-				'nickname'    => $person['first_name'],
-				'description' => $person['description'],
-				'user_url'    => $person['url'],
-				'role'        => 'subscriber',
-			)
-		);
-		if ( is_wp_error( $user_id ) ) {
-			personvern_fail( $user_id->get_error_message() );
-		}
-		if ( $person['club'] ) {
-			add_user_meta( $user_id, 'assemble_club_number', $person['club']['number'] );
-			foreach ( $person['club']['visits'] as $visit ) {
-				add_user_meta( $user_id, 'assemble_club_visit', $visit );
-			}
-			foreach ( $person['club']['purchases'] as $purchase ) {
-				add_user_meta( $user_id, 'assemble_club_purchase', $purchase );
-			}
-		}
-		$out['users'][ $person['email'] ] = $user_id;
+	$made = personvern_test_add_person( $person, $post_id );
+	if ( is_string( $made ) ) {
+		personvern_fail( $made );
 	}
-	foreach ( $person['comments'] as $comment ) {
-		$comment_id = wp_insert_comment(
-			array(
-				'comment_post_ID'      => $post_id,
-				'comment_author'       => $person['first_name'] . ' ' . $person['last_name'],
-				'comment_author_email' => $person['email'],
-				'comment_author_url'   => $person['url'],
-				'comment_author_IP'    => $comment['ip'],
-				'comment_agent'        => $comment['agent'],
-				'comment_content'      => $comment['content'],
-				'comment_approved'     => $comment['approved'] ? 1 : 0,
-				'user_id'              => $user_id,
-			)
-		);
-		if ( ! $comment_id ) {
-			personvern_fail( 'a comment was not saved' );
-		}
+	if ( $made ) {
+		$out['users'][ $person['email'] ] = $made;
 	}
 }
 

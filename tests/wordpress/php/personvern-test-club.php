@@ -6,8 +6,11 @@
  * Club members are users with user meta: assemble_club_number (erased), one
  * assemble_club_visit row per visit (erased; exported one visit per page, so the bridge's
  * paging is exercised) and assemble_club_purchase rows (retained, with a message, as a
- * bookkeeping hold would keep them). For the address broken@example.org the exporter fails
- * with a WP_Error and the eraser answers without items_removed, as a faulty plugin would.
+ * bookkeeping hold would keep them). Purchases are user meta, which deleting the account
+ * removes, so the plugin saves them on delete_user (the option assemble_club_archive, by user
+ * id), as a plugin keeping data on accounts must for Users → Delete too. For the address
+ * broken@example.org the exporter fails with a WP_Error and the eraser answers without
+ * items_removed, as a faulty plugin would.
  */
 
 defined( 'ABSPATH' ) || exit;
@@ -96,3 +99,15 @@ function personvern_test_club_erase( $email, $page = 1 ) {
 		'done'           => true,
 	);
 }
+
+add_action(
+	'delete_user',
+	static function ( $user_id ) {
+		$purchases = get_user_meta( $user_id, 'assemble_club_purchase' );
+		if ( $purchases ) {
+			$archive             = get_option( 'assemble_club_archive', array() );
+			$archive[ $user_id ] = $purchases;
+			update_option( 'assemble_club_archive', $archive, false );
+		}
+	}
+);

@@ -3,6 +3,8 @@
  * The REST routes of the personvern bridge: WordPress's personal-data exporters and erasers,
  * one page of one of them per call.
  *
+ * The account step of an erasure (POST /delete-account) is in class-personvern-bridge-account.php.
+ *
  * Security: every route needs an authenticated user (an application password, core since
  * WordPress 5.6) with the capability WordPress's own privacy tools need: exporting needs
  * export_others_personal_data; erasing needs erase_others_personal_data and delete_users,
@@ -28,7 +30,7 @@ final class Personvern_Bridge_REST {
 	const NAMESPACE_V1 = 'personvern/v1';
 
 	/**
-	 * Registers the four routes on rest_api_init.
+	 * Registers the routes on rest_api_init.
 	 */
 	public function register_routes() {
 		register_rest_route(
@@ -65,6 +67,15 @@ final class Personvern_Bridge_REST {
 			array(
 				'methods'             => 'POST',
 				'callback'            => array( $this, 'erase_page' ),
+				'permission_callback' => array( $this, 'can_erase' ),
+			)
+		);
+		register_rest_route(
+			self::NAMESPACE_V1,
+			'/delete-account',
+			array(
+				'methods'             => 'POST',
+				'callback'            => array( new Personvern_Bridge_Account(), 'delete_account' ),
 				'permission_callback' => array( $this, 'can_erase' ),
 			)
 		);
