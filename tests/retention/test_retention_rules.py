@@ -205,3 +205,14 @@ def test_ends_no_later(
     holder: tuple[str | None, str], rule: tuple[str | None, str], no_later: bool
 ) -> None:
     assert ends_no_later(_rule(*holder), _rule(*rule)) is no_later
+
+
+def test_a_copy_without_its_dataset_still_loads(tmp_path: Path) -> None:
+    """The dataset belongs to the installation that reaches the shop's database; a copy of
+    the inventory that serves only the banner and the notices has none, and must load."""
+    from personvern.inventory.loader import load_inventory
+
+    copy = tmp_path / "privacy.yaml"
+    copy.write_text((ASSEMBLE / "privacy.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = load_inventory(copy)
+    assert result.problems == []

@@ -56,7 +56,7 @@ def check_retention(
     capabilities: Capabilities = installed_capabilities,
 ) -> list[Finding]:
     """Every problem with the retention rules' targets; ``base_dir`` resolves dataset paths."""
-    datasets: dict[str, DatasetSpec | str] = {}  # system key → dataset, or why there is none
+    datasets: dict[str, DatasetSpec | str | None] = {}  # system key → dataset, or why not
     findings: list[Finding] = []
     for ri, rule in enumerate(inventory.retention):
         for ti, target in enumerate(rule.targets):
@@ -74,7 +74,7 @@ def _target(
     path: DocPath,
     base_dir: Path | None,
     capabilities: Capabilities,
-    datasets: dict[str, DatasetSpec | str],
+    datasets: dict[str, DatasetSpec | str | None],
 ) -> Iterator[Finding]:
     keys = [s.key for s in inventory.systems]
     if target.system not in keys:
@@ -108,7 +108,9 @@ def _target(
         return
     if kind == "sql":
         spec = _dataset(system, base_dir, datasets)
-        if isinstance(spec, str):
+        if spec is None:
+            pass  # the dataset file is not here; the connector says so when it is used
+        elif isinstance(spec, str):
             yield Finding((*path, "system"), spec, "fix the dataset; see docs/connectors.md")
         else:
             yield from _against_dataset(rule, target, path, spec)
@@ -116,14 +118,20 @@ def _target(
 
 
 def _dataset(
-    system: System, base_dir: Path | None, cache: dict[str, DatasetSpec | str]
-) -> DatasetSpec | str:
+    system: System, base_dir: Path | None, cache: dict[str, DatasetSpec | str | None]
+) -> DatasetSpec | str | None:
+    """The system's dataset, why it cannot be read, or None when its file is not here.
+
+    A missing file is not a fault of the inventory: the dataset belongs to the installation
+    that reaches the database (a copy of the inventory serving only the banner and the
+    notices has none), and the sql connector's check names it when it is needed.
+    """
     if system.key in cache:
         return cache[system.key]
     assert system.connector is not None
     settings = system.connector.settings
     name = settings.get("dataset")
-    result: DatasetSpec | str
+    result: DatasetSpec | str | None
     if not isinstance(name, str):
         result = f"system {system.key!r} has no dataset setting, so its targets cannot be checked"
     else:
@@ -131,6 +139,9 @@ def _dataset(
         if not file.is_absolute() and base_dir is not None:
             file = base_dir / file
         key = settings.get("dataset_key")
+        if not file.exists():
+            cache[system.key] = None
+            return None
         try:
             result = load_dataset(file, key=key if isinstance(key, str) else None)
         except DatasetError as exc:
