@@ -41,6 +41,7 @@ _ERROR_KEYS: Final = (
     "errorMessage",
     "Message",
     "developerMessage",
+    "DeveloperErrorMessage",  # Visma eAccounting
 )
 DEFAULT_TIMEOUT: Final = 15.0
 
