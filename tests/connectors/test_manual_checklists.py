@@ -101,7 +101,7 @@ def test_a_system_without_a_checklist_has_no_boxes() -> None:
 
 
 def test_an_unknown_checklist_names_the_ones_there_are() -> None:
-    with pytest.raises(ValueError, match="google_ads, meta, one_com"):
+    with pytest.raises(ValueError, match="google_ads, google_analytics, meta, one_com"):
         checklist({"checklist": "one.com"})
     with pytest.raises(ValueError, match="customer_lists as true or false"):
         checklist({"checklist": ["meta"], "customer_lists": "sometimes"})

@@ -249,18 +249,46 @@ def test_missing_connector_settings_fail_with_what_to_do(
                     "shop",
                     {
                         "type": "http_test",
-                        "settings": {"url": server.url, "system_env": "NOT_SET_ANYWHERE"},
+                        "settings": {
+                            "url": server.url,
+                            "token_env": "SHOP_TOKEN",
+                            "system_env": "NOT_SET_ANYWHERE",
+                        },
                     },
                 )
             ]
         )
         request_id = make_request(runtime)
         await asyncio.to_thread(queue_request, runtime, request_id, REGISTRY)
-        executor = Executor(runtime, REGISTRY, clock=FakeClock(), environ={})
+        # One variable set, one not: a broken configuration, for an admin to fix.
+        executor = Executor(runtime, REGISTRY, clock=FakeClock(), environ={"SHOP_TOKEN": "t"})
         assert (await executor.run(request_id)).status == "failed"
         error = steps_of(runtime, request_id)["shop"].last_error
         assert error is not None
         assert "needs the environment variable NOT_SET_ANYWHERE" in error
+
+    run_async(scenario())
+
+
+def test_a_connector_with_no_variables_set_becomes_a_manual_task(
+    shop: Callable[..., Runtime], server: ScriptedServer
+) -> None:
+    async def scenario() -> None:
+        settings = {"url": server.url, "token_env": "SHOP_TOKEN", "system_env": "SHOP_SYSTEM"}
+        runtime = shop([system("shop", {"type": "http_test", "settings": settings})])
+        request_id = make_request(runtime)
+        await asyncio.to_thread(queue_request, runtime, request_id, REGISTRY)
+        executor = Executor(runtime, REGISTRY, clock=FakeClock(), environ={})
+        assert (await executor.run(request_id)).status == "waiting"
+        step = steps_of(runtime, request_id)["shop"]
+        assert (step.status, step.connector, step.last_error) == ("waiting", None, None)
+        plan = json.loads(step.plan)
+        assert plan["disposition"] == "manual"
+        assert plan["manual"]["reason"] == "not_configured"
+        assert "SHOP_TOKEN, SHOP_SYSTEM" in plan["manual"]["reason_text"]["en"]
+        assert "is not set up where personvern runs" in plan["manual"]["reason_text"]["en"]
+        # The admin does it by hand, and the request completes.
+        assert complete_manual_step(runtime, step.id, "admin:1", "Done by hand.") == "completed"
 
     run_async(scenario())
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 Capability = Literal["access", "erase", "rectify", "unsubscribe", "restrict", "sweep"]
-IdentityType = Literal["email", "phone", "name", "customer_id"]
+IdentityType = Literal["email", "phone", "name", "customer_id", "ga_client_id"]
 
 
 class ConnectorError(Exception):
@@ -47,6 +47,8 @@ class Identity(BaseModel):
     phone: str | None = None
     name: str | None = None
     customer_id: str | None = None
+    # A Google Analytics client id from the person's ``_ga`` cookie, given on the form.
+    ga_client_id: str | None = None
 
     def values(self) -> dict[str, str]:
         """The identity types that are set, with their values."""

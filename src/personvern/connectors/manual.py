@@ -55,7 +55,8 @@ def _item(nb: str, en: str, when: Condition | None = None) -> ChecklistItem:
 # § 6 (Meta), § 10 (One.com); One.com's DPA (one.com/en/legal/dpa); Google Ads Customer
 # Match ("Manage customer lists"; OfflineUserDataJobService remove operations); Meta
 # Marketing API, Custom Audiences (DELETE /{custom_audience_id}/users); CJEU C-40/17
-# Fashion ID (joint control of collection and transmission only).
+# Fashion ID (joint control of collection and transmission only); Google Analytics help,
+# "[GA4] User explorer" (https://support.google.com/analytics/answer/9283607).
 CHECKLISTS: Final[Mapping[str, tuple[ChecklistItem, ...]]] = {
     "one_com": (
         _item(
@@ -151,6 +152,37 @@ CHECKLISTS: Final[Mapping[str, tuple[ChecklistItem, ...]]] = {
             "EMAIL_SHA256), and make sure the next upload does not add the person again. "
             "Meta takes up to 24 hours to apply it.",
             when="customer_lists",
+        ),
+    ),
+    # GA4 has no per-person export API: the shop looks the person up in its own property.
+    "google_analytics": (
+        _item(
+            "Åpne egenskapen i Google Analytics og gå til Utforsk › ny utforskning, og velg "
+            "teknikken «Brukerutforsker» (User explorer). Du må ha rollen Analytiker eller "
+            "høyere.",
+            "Open the property in Google Analytics, go to Explore › a new exploration, and "
+            "choose the “User explorer” technique. You need the Analyst role or above.",
+        ),
+        _item(
+            "Finn personen: filtrer på klient-ID-en fra personens _ga-informasjonskapsel (de "
+            "to siste leddene: 1234567890.1700000000 i GA1.1.1234567890.1700000000), eller på "
+            "bruker-ID lik personens kundenummer når butikken sender user_id for innloggede "
+            "kunder. Google Analytics har verken navn eller e-postadresse; uten en av disse "
+            "ID-ene finnes ingenting å søke på, og det skriver du i svaret (GDPR art. 11).",
+            "Find the person: filter on the client id from the person's _ga cookie (its last "
+            "two parts: 1234567890.1700000000 in GA1.1.1234567890.1700000000), or on user id "
+            "= the person's customer number, when the shop sends user_id for signed-in "
+            "customers. Google Analytics holds no name or e-mail address; without one of "
+            "these ids there is nothing to search for, and you say so in the answer (GDPR "
+            "Art. 11).",
+        ),
+        _item(
+            "Åpne personens rad og eksporter tidslinjen med hendelser (Eksporter data, eller "
+            "lagre siden som PDF), og legg den ved oppgaven. Det som er eldre enn egenskapens "
+            "oppbevaringstid, er allerede slettet av Google.",
+            "Open the person's row and export the timeline of events (Export data, or save "
+            "the page as PDF), and attach it to this task. Anything older than the "
+            "property's data-retention period has already been deleted by Google.",
         ),
     ),
 }

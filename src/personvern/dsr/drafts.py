@@ -9,6 +9,14 @@ vendor's role: a processor must help (Art. 28(3)(e)); an independent or joint co
 (Klarna, Vipps, Meta; Art. 26) is told, so that it can act for the data it controls, and for
 rectification, erasure and restriction because Art. 19 requires every recipient to be told.
 
+A processor the shop operates itself is different: GA4 has no per-person export, but the
+shop can look the person up in its own Google Analytics account. When the system's connector
+settings give ``instructions`` or a ``checklist`` and no ``contact_email``/``contact_url``,
+the task for a processor is internal: it says the shop does it itself, gives the steps, and
+drafts no e-mail (a processor acts on the controller's instructions, Art. 28(3)(a), and
+the controller may do the work in the processor's tool itself). Independent and joint
+controllers are still told, as Art. 19 requires.
+
 Both languages are drafted at planning time and stored with the step, so the task reads the
 same whoever opens it, in whichever language.
 """
@@ -20,13 +28,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from personvern.connectors.manual import checklist, checklist_lines
 from personvern.dsr.holds import RuleHold
 from personvern.dsr.status import RequestKind, StepAction
 from personvern.dsr.texts import article
 from personvern.i18n import LANGUAGES, N_, Language, Translator, translator
 from personvern.inventory.schema import Inventory, System
 
-ManualReason = Literal["no_connector", "manual_connector", "unknown_connector", "lacks_capability"]
+ManualReason = Literal[
+    "no_connector", "manual_connector", "unknown_connector", "lacks_capability", "not_configured"
+]
 
 REASON: Mapping[str, str] = {
     "no_connector": N_(
@@ -37,6 +48,11 @@ REASON: Mapping[str, str] = {
         "No connector named %(type)s is installed, so personvern cannot reach %(system)s."
     ),
     "lacks_capability": N_("The %(type)s connector cannot %(action)s in %(system)s."),
+    # Set by the executor (personvern.dsr.unconfigured), not the planner.
+    "not_configured": N_(
+        "The %(type)s connector of %(system)s is not set up where personvern runs, so a "
+        "person has to do this."
+    ),
 }
 
 ACTION: Mapping[str, str] = {
@@ -120,6 +136,19 @@ _ASK: Mapping[str, str] = {
         "analytics or anything else until we tell you that the restriction is lifted."
     ),
 }
+
+# The first line of a task the shop does itself in a processor's tool (GA's User explorer).
+_SELF = N_(
+    "You do this yourself, in the shop's own %(system)s account: %(entity)s processes the "
+    "data for us, and is not sent a request."
+)
+
+# For the shop, when the vendor controls data of its own (Klarna, Vipps, Meta): Art. 19.
+_FORWARDED = N_(
+    "%(entity)s is a controller of the data it holds and decides for itself what it must "
+    "keep. Tell the person that you have passed the request on to %(entity)s, and that they "
+    "can also contact %(entity)s directly (GDPR Art. 19)."
+)
 
 _FIELD: Mapping[str, str] = {
     "name": N_("name"),
@@ -286,6 +315,23 @@ def _email(
     )
 
 
+def is_internal(system: System) -> bool:
+    """Whether the shop does a manual task for ``system`` itself, sending no request.
+
+    True for an internal system, and for a processor whose connector settings say how
+    (``instructions`` or a ``checklist``) and name no one to write to (``contact_email``,
+    ``contact_url``). Independent and joint controllers are always written to (Art. 19).
+    """
+    if system.kind == "internal":
+        return True
+    if system.role != "processor" or system.connector is None:
+        return False
+    settings = system.connector.settings
+    told = bool(settings.get("instructions")) or bool(settings.get("checklist"))
+    contact = bool(settings.get("contact_email")) or bool(settings.get("contact_url"))
+    return told and not contact
+
+
 def manual_task(
     inventory: Inventory,
     system: System,
@@ -302,7 +348,12 @@ def manual_task(
     if url is None and system.legal_entity is not None:
         url = system.legal_entity.url
     extra = settings.get("instructions")
-    is_vendor = system.kind == "vendor"
+    items = checklist(settings)  # the connector's checklist, if it has one
+    to_vendor = not is_internal(system)  # a vendor that is written to
+    # A processor's tool the shop uses itself: nobody is written to, so no address is shown.
+    self_served = system.kind == "vendor" and not to_vendor
+    if self_served:
+        to = url = None
     reason_text: dict[Language, str] = {}
     instructions: dict[Language, str] = {}
     email: dict[Language, Draft] = {}
@@ -315,7 +366,7 @@ def manual_task(
         }
         reason_text[lang] = tr.gettext(REASON[reason]) % values
         entity = system.legal_entity.name if system.legal_entity else system.name
-        if is_vendor:
+        if to_vendor:
             if isinstance(to, str):
                 first = tr.gettext(
                     "Send the e-mail below to %(entity)s (%(to)s). Mark this task done when "
@@ -339,10 +390,19 @@ def manual_task(
                 "changes": changes_text(tr, facts.changes),
             }
         lines = [first]
+        if self_served:
+            lines.insert(0, tr.gettext(_SELF) % {"system": system.name, "entity": entity})
         if action == "erase":
             lines.extend(_holds_lines(tr, inventory, holds))
         if isinstance(extra, str) and extra:
             lines.append(extra)
+        lines.extend(checklist_lines(items, lang))
+        if (
+            to_vendor
+            and system.role in ("independent_controller", "joint_controller")
+            and action in ("rectify", "erase", "restrict")
+        ):
+            lines.append(tr.gettext(_FORWARDED) % {"entity": entity})
         lines.append(
             tr.gettext("Deadline: %(due)s (GDPR Art. 12(3)).") % {"due": tr.format_date(facts.due)}
         )
@@ -353,5 +413,5 @@ def manual_task(
         instructions=instructions,
         to=to if isinstance(to, str) else None,
         contact_url=url if isinstance(url, str) else None,
-        email=email if is_vendor else None,
+        email=email if to_vendor else None,
     )

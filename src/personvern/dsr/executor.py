@@ -12,6 +12,9 @@ vendor's rate limits. :meth:`Executor.run` makes one pass over a request:
   exponential backoff and jitter, waiting at least the ``Retry-After`` the system gave, up
   to ``PERSONVERN_JOBS_MAX_ATTEMPTS``; :class:`~personvern.connectors.base.Fatal` fails the
   step with its message, for an admin;
+- a step whose connector has none of its environment variables set (the system is not
+  connected in this installation) becomes a manual task saying which to set
+  (:mod:`personvern.dsr.unconfigured`);
 - a manual step becomes ``waiting`` until an admin marks it done
   (:func:`personvern.dsr.control.complete_manual_step`); a system kept whole under a
   retention hold (GDPR Art. 17(3)(b)) is recorded as kept;
@@ -29,7 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,6 +62,8 @@ from personvern.dsr.holds import connector_settings, hold_to_json, rule_hold_to_
 from personvern.dsr.plan import CHANGE_CATEGORIES, PlannedStep
 from personvern.dsr.progress import Progress, RequestView, StepView
 from personvern.dsr.status import FINISHED_STEPS
+from personvern.dsr.unconfigured import NotConfigured, manual_plan, unset_variables
+from personvern.store.requests import DataRequest
 
 if TYPE_CHECKING:
     from personvern.runtime import Runtime
@@ -351,6 +358,9 @@ class Executor:
                 progress.fail, request, step, attempt, str(exc), self.clock.now()
             )
             return None
+        except NotConfigured as exc:
+            await asyncio.to_thread(self._become_manual, request, step, plan, attempt, exc)
+            return None
         stored, counts = result
         await asyncio.to_thread(
             progress.succeed, request, step, attempt, stored, counts, self.clock.now()
@@ -400,7 +410,10 @@ class Executor:
         self, request: RequestView, step: StepView, plan: PlannedStep
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         connector = self._build(step, plan)
-        identity = Identity(email=request.email, phone=request.phone, name=request.name)
+        ga_client_id = json.loads(request.details or "{}").get("ga_client_id")
+        identity = Identity(
+            email=request.email, phone=request.phone, name=request.name, ga_client_id=ga_client_id
+        )
         try:
             return _result_json(await self._dispatch(connector, identity, plan))
         except (Retriable, TimeoutError, ConnectionError) as exc:
@@ -430,17 +443,37 @@ class Executor:
             ) from None
         if system.connector is None:
             raise Fatal(f"the system {step.system_key!r} no longer has a connector")
+        settings = connector_settings(system.connector)
+        unset = unset_variables(settings, os.environ if self._environ is None else self._environ)
+        if unset is not None:
+            raise NotConfigured(plan.connector, unset)
         try:
             inventory_file = self.runtime.settings.inventory
             return self.registry.build(
                 plan.connector,
-                connector_settings(system.connector),
+                settings,
                 self._environ,
                 # Files named in settings (a dataset) are relative to the inventory.
                 base_dir=Path(inventory_file).resolve().parent if inventory_file else None,
             )
         except (UnknownConnector, ConnectorSettingsError) as exc:
             raise Fatal(str(exc)) from exc
+
+    def _become_manual(
+        self,
+        request: RequestView,
+        step: StepView,
+        plan: PlannedStep,
+        attempt: int,
+        exc: NotConfigured,
+    ) -> None:
+        with self.runtime.sessions() as session:
+            row = session.get(DataRequest, request.id)
+            assert row is not None
+            manual = manual_plan(self.runtime.inventory(), row, plan, exc.variables)
+        self._progress.become_manual(
+            request, step, attempt, manual.to_json(), exc.variables, self.clock.now()
+        )
 
     @staticmethod
     async def _dispatch(connector: Connector, identity: Identity, plan: PlannedStep) -> object:

@@ -22,6 +22,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from personvern.connectors.google_analytics import client_id_from_ga
 from personvern.dsr.status import KINDS, RequestKind
 from personvern.i18n import LANGUAGES, N_, Language, Translator
 
@@ -30,6 +31,7 @@ MAX_NAME = 200
 MAX_PHONE = 40
 MAX_MESSAGE = 2000
 MAX_CHANGE = 500
+MAX_GA_COOKIE = 100
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{3,39}$")
 
 # The corrections a rectification may propose, with their label: the keys the plan knows
@@ -71,6 +73,7 @@ class Intake:
     lang: str = "nb"
     changes: Mapping[str, str] = field(default_factory=dict)
     message: str | None = None
+    ga_client_id: str | None = None  # the person's _ga cookie value, for an erasure
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Checked:
     lang: Language
     changes: dict[str, str]
     message: str | None
+    ga_client_id: str | None = None  # the Google Analytics client id, from the _ga value
 
 
 def _optional(value: str | None, limit: int, field_name: str) -> str | None:
@@ -139,6 +143,7 @@ def check(intake: Intake) -> Checked:
             N_("Unknown language: choose nb (bokmål) or en (English)."), field="lang"
         )
     message = _optional(intake.message, MAX_MESSAGE, "message")
+    ga_client_id = _ga_client_id(intake.ga_client_id, kind)
     changes = _changes(intake.changes)
     if kind == "rectify" and not changes:
         raise RequestError(
@@ -155,6 +160,7 @@ def check(intake: Intake) -> Checked:
         lang=intake.lang,
         changes=changes,
         message=message,
+        ga_client_id=ga_client_id,
     )
 
 
@@ -182,3 +188,29 @@ def _changes(given: Mapping[str, str]) -> dict[str, str]:
             )
         out[key] = text
     return out
+
+
+def _ga_client_id(value: str | None, kind: RequestKind) -> str | None:
+    """The GA client id in a pasted ``_ga`` cookie value, which only an erasure uses.
+
+    Google Analytics knows a visitor only by this id (Art. 11: the shop need not ask for
+    more), so the person may give it to have their analytics data deleted too.
+    """
+    text = _optional(value, MAX_GA_COOKIE, "ga_client_id")
+    if text is None:
+        return None
+    if kind != "erase":
+        raise RequestError(
+            N_("Only an erasure request uses the Google Analytics cookie."), field="ga_client_id"
+        )
+    try:
+        return client_id_from_ga(text)
+    except ValueError:
+        raise RequestError(
+            N_(
+                "That is not the value of the _ga cookie. It looks like "
+                "GA1.1.1234567890.1700000000: copy the value of the cookie named exactly _ga, "
+                "or leave the field empty."
+            ),
+            field="ga_client_id",
+        ) from None

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from personvern.dsr.status import FINISHED_STEPS
 from personvern.store.requests import DataRequest, RequestStep
+from personvern.suppression.entries import record_objection
 
 if TYPE_CHECKING:
     from personvern.runtime import Runtime
@@ -50,6 +51,7 @@ class RequestView:
     email: str
     phone: str | None
     name: str | None
+    details: str = "{}"  # the request's details JSON (e.g. ga_client_id from the form)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ class Progress:
                 .where(RequestStep.request_id == request_id)
                 .order_by(RequestStep.id)
             )
-            view = RequestView(row.id, row.kind, row.status, row.email, row.phone, row.name)
+            view = RequestView(
+                row.id, row.kind, row.status, row.email, row.phone, row.name, row.details
+            )
             return view, [StepView.of(s) for s in steps]
 
     def step(self, step_id: int) -> StepView:
@@ -272,6 +276,31 @@ class Progress:
             {"attempt": attempt},
         )
 
+    def become_manual(
+        self,
+        request: RequestView,
+        step: StepView,
+        attempt: int,
+        plan: dict[str, Any],
+        variables: list[str],
+        now: datetime,
+    ) -> bool:
+        """Make a claimed step a manual task (its connector is not set up here)."""
+        return self._finish(
+            request,
+            step,
+            attempt,
+            {
+                "status": "waiting",
+                "connector": None,
+                "plan": json.dumps(plan, ensure_ascii=False, sort_keys=True),
+                "next_attempt_at": None,
+                "last_error": None,
+            },
+            "request.step.waiting",
+            {"attempt": attempt, "not_configured": variables},
+        )
+
     def release(self, step: StepView, attempt: int) -> bool:
         """Give a step back at once (this process is stopping), rather than let its lease run."""
         with self._runtime.sessions() as session, session.begin():
@@ -379,6 +408,8 @@ class Progress:
                 row.status = new
                 if new == "completed":
                     row.completed_at = now
+                    if row.kind == "object" and row.email:  # onto the suppression list
+                        record_objection(session, self._runtime.audit, row.email, actor=self._actor)
                 view = RequestView(row.id, row.kind, row.status, row.email, row.phone, row.name)
                 self._audit(session, view, f"request.{new}", {"steps": dict(statuses)})
             return new

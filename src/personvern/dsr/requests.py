@@ -180,6 +180,8 @@ def create(
     details: dict[str, Any] = {}
     if checked.message:
         details["message"] = checked.message
+    if checked.ga_client_id:
+        details["ga_client_id"] = checked.ga_client_id
     if note is not None:
         details["verification"] = {"by": actor, "channel": channel, "note": note}
     request = DataRequest(

@@ -263,6 +263,7 @@ async def submit(
         if found == "rectify"
         else {},
         message=values.get("message"),
+        ga_client_id=values.get("ga_client_id") if found == "erase" else None,
     )
     try:
         # Checked before any limit is counted: a typo should not use up an attempt.
