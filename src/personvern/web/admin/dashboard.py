@@ -39,6 +39,7 @@ from personvern.web.state import WebState, web_state
 @dataclass(frozen=True)
 class SystemRow:
     name: str
+    key: str  # for the link to the system's page (/admin/systems/{key})
     kind: str
     role: str
     legal_entity: str
@@ -153,6 +154,7 @@ def _system(system: System, tr: Translator) -> SystemRow:
         transfer = tr.gettext("Not needed (within the EEA)") if not outside else "—"
     return SystemRow(
         name=system.name,
+        key=system.key,
         kind=label(tr, SYSTEM_KIND, system.kind),
         role=label(tr, ROLE, system.role),
         legal_entity=f"{entity.name} ({country(tr, entity.country)})" if entity else "—",
