@@ -195,6 +195,15 @@ class Settings(BaseSettings):
 
     # --- end of e-mail ------------------------------------------------------------------------
 
+    # The unsubscribe receiver (personvern.web.unsubscribe); the secret is the URL's only lock.
+    mailchimp_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "Secret part of the Mailchimp webhook URL (/webhooks/mailchimp/<secret>); "
+            "empty turns the receiver off."
+        ),
+    )
+
     # --- jobs: running the steps of data-subject requests (personvern.dsr.executor) -------
     jobs_concurrency: int = Field(
         default=4,
@@ -237,6 +246,18 @@ class Settings(BaseSettings):
         description="How often the in-process runner and the worker look for due steps.",
     )
     # --- end of jobs --------------------------------------------------------------------------
+
+    # --- retention (personvern.retention) -------------------------------------------------
+    retention_max_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description=(
+            "Largest share of a collection (0–1) one retention rule may change in one run; "
+            "a rule that would change more stops until it is run with --confirm."
+        ),
+    )
+    # --- end of retention ---------------------------------------------------------------------
 
     def resolved_database_url(self) -> str:
         if self.database_url:

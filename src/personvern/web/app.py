@@ -24,6 +24,7 @@ from personvern import __version__
 from personvern.consent import install_consent
 from personvern.jobs.runner import job_runner
 from personvern.mail.sender import background_sender
+from personvern.retention.schedule import retention_schedule
 from personvern.runtime import Runtime
 from personvern.settings import Settings
 from personvern.web.admin.routes import admin_router
@@ -35,6 +36,7 @@ from personvern.web.pages import Pages
 from personvern.web.requests import request_router
 from personvern.web.security import SecurityHeadersMiddleware
 from personvern.web.state import WebState
+from personvern.web.unsubscribe import unsubscribe_router
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -53,7 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             # The outbox sender, and on SQLite the in-process runner of request steps.
-            async with background_sender(rt), job_runner(rt):
+            async with background_sender(rt), job_runner(rt), retention_schedule(rt):
                 yield
         finally:
             if owned:
@@ -83,6 +85,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(router)
     install_consent(app)
     app.include_router(request_router())
+    app.include_router(unsubscribe_router())  # and its background push to Mailchimp
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: every response, even a 500, passes the security headers.
     app.add_middleware(ErrorBoundaryMiddleware)
