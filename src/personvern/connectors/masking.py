@@ -29,6 +29,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import string
@@ -253,3 +254,30 @@ class MaskingRegistry:
 def default_strategy(nullable: bool) -> MaskingStrategy:
     """The default for ``anonymize``: NULL where the column allows it, else a fixed text."""
     return NullRewrite() if nullable else StringRewrite()
+
+
+# --- fields inside JSON documents (a dataset field with a dotted path into a JSON column) --
+
+
+def load_json(value: Any) -> Any:
+    """A JSON column's value as a document to mask in place: parsed text, or a deep copy."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return json.loads(json.dumps(value)) if value is not None else None
+
+
+def mask_inside(
+    document: Any, path: tuple[str, ...], strategy: MaskingStrategy, context: MaskingContext
+) -> None:
+    """Mask the value at ``path`` in ``document``, unless it is absent or already masked."""
+    for part in path[:-1]:
+        if not isinstance(document, dict):
+            return
+        document = document.get(part)
+    if isinstance(document, dict) and path[-1] in document:
+        old = document[path[-1]]
+        if not strategy.is_masked(old):
+            document[path[-1]] = strategy.mask(old, context)

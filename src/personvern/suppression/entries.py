@@ -137,6 +137,19 @@ def is_suppressed(runtime: Runtime, address: str) -> bool:
         )
 
 
+def suppression_of(runtime: Runtime, address: str) -> Suppression | None:
+    """The list's row for ``address`` (detached), or None; for the person's access report."""
+    try:
+        address = normalise_address(address)
+    except ValueError:
+        return None
+    with runtime.sessions() as session:
+        row = session.scalar(select(Suppression).where(Suppression.address == address))
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
 def list_suppressions(
     runtime: Runtime, *, status: str | None = None, limit: int = 100
 ) -> Sequence[Suppression]:

@@ -29,7 +29,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, tuple_, update
 
 from personvern.connectors.base import ErasurePlan, ErasureResult, Fatal, Hold
-from personvern.connectors.masking import MaskingContext, MaskingError, MaskingStrategy
+from personvern.connectors.masking import (
+    MaskingContext,
+    MaskingError,
+    MaskingStrategy,
+    load_json,
+    mask_inside,
+)
 from personvern.connectors.sql.finding import Found, Row
 from personvern.connectors.sql.schema import BoundCollection, BoundDataset
 
@@ -208,41 +214,19 @@ def _masked_row(p: _Plan, row: Row, context: MaskingContext) -> dict[str, Any]:
                     new[spec.column] = strategy.mask(old, context)
                 continue
             if spec.column not in documents:
-                documents[spec.column] = _load_json(row[spec.column])
-            _mask_inside(documents[spec.column], spec.path[1:], strategy, context)
+                documents[spec.column] = load_json(row[spec.column])
+            mask_inside(documents[spec.column], spec.path[1:], strategy, context)
         except MaskingError as exc:
             raise Fatal(f"cannot mask {p.coll.name}.{name}: {exc}") from None
     for column, document in documents.items():
         old = row[column]
         value = json.dumps(document, ensure_ascii=False) if isinstance(old, str) else document
-        if document is not None and _load_json(old) != document:
+        if document is not None and load_json(old) != document:
             new[column] = value
     for column in p.null_columns:
         if row.get(column) is not None:
             new[column] = None
     return {c: v for c, v in new.items() if v != row.get(c) or (v is None) != (row.get(c) is None)}
-
-
-def _load_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return json.loads(json.dumps(value)) if value is not None else None  # a deep copy
-
-
-def _mask_inside(
-    document: Any, path: tuple[str, ...], strategy: MaskingStrategy, context: MaskingContext
-) -> None:
-    for part in path[:-1]:
-        if not isinstance(document, dict):
-            return
-        document = document.get(part)
-    if isinstance(document, dict) and path[-1] in document:
-        old = document[path[-1]]
-        if not strategy.is_masked(old):
-            document[path[-1]] = strategy.mask(old, context)
 
 
 def _delete(

@@ -24,6 +24,8 @@ from personvern.connectors.masking import (
     MaskingStrategy,
     NullRewrite,
     StringRewrite,
+    load_json,
+    mask_inside,
 )
 from personvern.connectors.sql.schema import BoundCollection
 
@@ -145,33 +147,14 @@ def masked_row(
                 if not strategy.is_masked(row[spec.column]):
                     new[spec.column] = strategy.mask(row[spec.column], context)
                 continue
-            document = documents.setdefault(spec.column, _json(row[spec.column]))
-            _mask_inside(document, spec.path[1:], strategy, context)
+            document = documents.setdefault(spec.column, load_json(row[spec.column]))
+            mask_inside(document, spec.path[1:], strategy, context)
         except MaskingError as exc:
             raise Fatal(f"cannot mask {coll.name}.{name}: {exc}") from None
     for column, document in documents.items():
-        if document is not None and document != _json(row[column]):
+        if document is not None and document != load_json(row[column]):
             old = row[column]
             new[column] = (
                 json.dumps(document, ensure_ascii=False) if isinstance(old, str) else document
             )
     return new
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return json.loads(json.dumps(value)) if value is not None else None  # a deep copy
-
-
-def _mask_inside(
-    document: Any, path: tuple[str, ...], strategy: MaskingStrategy, context: MaskingContext
-) -> None:
-    for part in path[:-1]:
-        document = document.get(part) if isinstance(document, dict) else None
-    inside = isinstance(document, dict) and path[-1] in document
-    if inside and not strategy.is_masked(document[path[-1]]):
-        document[path[-1]] = strategy.mask(document[path[-1]], context)

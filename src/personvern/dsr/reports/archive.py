@@ -10,6 +10,9 @@ commonly used electronic form". The archive serves both:
   them, with their words in ``category_names``;
 - ``csv/SYSTEM/COLLECTION.csv`` — one file per system and collection, a header row of field
   names and a row per record (RFC 4180, UTF-8), for a spreadsheet;
+- what personvern keeps itself (:mod:`personvern.dsr.reports.own`): ``data.json``'s
+  ``personvern`` (the suppression list entry, the requests, where consents are) and
+  ``csv/personvern/requests.csv`` and ``suppression_list.csv``;
 - ``README.txt`` — what the files are, in the person's language.
 
 The archive is the same bytes for the same request: entries are written in a fixed order
@@ -64,11 +67,14 @@ def archive_data(
     inventory: Inventory,
     words: Words,
     as_of: datetime,
+    *,
+    own: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything in the report, as JSON-able data (``data.json``).
 
     ``as_of`` is when the request was completed (or now, for an interim report), so the
-    same request always gives the same data.
+    same request always gives the same data. ``own`` is what personvern keeps itself
+    (:func:`personvern.dsr.reports.own.own_data`).
     """
     systems = []
     categories: set[str] = set()
@@ -116,6 +122,7 @@ def archive_data(
         },
         "subject": {"email": answer.email, "name": answer.name, "phone": answer.phone},
         "systems": systems,
+        "personvern": own,
         "category_names": {key: words.data_category(key) for key in sorted(categories)},
         "processing": {
             "purposes": [asdict(p) for p in processing.purposes],
@@ -158,7 +165,8 @@ def readme(tr: Translator, controller: str) -> str:
             N_(
                 "data.json holds everything in the access report, structured: the request, "
                 "each system with the records about you (every field as stored, with its "
-                "data category), and how we process the data."
+                "data category), what personvern, our privacy system, keeps about you itself, "
+                "and how we process the data."
             )
         ),
         tr.gettext(

@@ -26,7 +26,8 @@ from typing import Any, Final, cast
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from personvern.dsr.reports import access, archive, outcomes
+from personvern.dsr.own_records import own_records
+from personvern.dsr.reports import access, archive, outcomes, own
 from personvern.dsr.reports.gather import Answer, gather
 from personvern.dsr.reports.processing import capfirst, processing_info
 from personvern.dsr.status import RequestKind
@@ -147,12 +148,28 @@ def render(runtime: Runtime, answer: Answer, *, now: datetime | None = None) -> 
         "stylesheet": stylesheet(),
     }
     data: dict[str, Any] | None = None
+    own_csvs: dict[str, str] = {}
     as_of = answer.completed_at or now
     if kind == "access":
         content = access.access_content(answer, inventory, tr)
         processing = processing_info(inventory, content.found, tr, center_url=center_url)
-        context.update(content=content, identifiers=words.join(_identifiers(answer, tr)))
-        data = archive.archive_data(answer, content, processing, inventory, words, as_of)
+        # Art. 15(1) covers personvern's own store too: the suppression list, the requests.
+        kept = own_records(runtime, answer.email, current=answer.id, as_of=as_of)
+        context.update(
+            content=content,
+            identifiers=words.join(_identifiers(answer, tr)),
+            own=own.own_content(kept, answer.id, tr, center_url=center_url),
+        )
+        data = archive.archive_data(
+            answer,
+            content,
+            processing,
+            inventory,
+            words,
+            as_of,
+            own=own.own_data(kept, tr, center_url=center_url),
+        )
+        own_csvs = own.own_csv_files(kept)
         template = "reports/access.html"
     else:
         processing = processing_info(inventory, _systems_of(answer), tr, center_url=center_url)
@@ -164,7 +181,7 @@ def render(runtime: Runtime, answer: Answer, *, now: datetime | None = None) -> 
     if data is not None:
         zipped = archive.build_zip(
             data,
-            archive.csv_files(answer),
+            {**archive.csv_files(answer), **own_csvs},
             archive.readme(tr, processing.controller.name),
             as_of.astimezone(DISPLAY_TIMEZONE),
         )
