@@ -274,6 +274,7 @@ def test_access_zip_is_json_and_csv_of_exactly_her_rows(access_report: dict[str,
         names = archive.namelist()
         assert names[:2] == ["README.txt", "data.json"]
         assert sorted(names[2:]) == [
+            "csv/personvern/requests.csv",  # her request, as personvern keeps it
             "csv/woocommerce/customers.csv",
             "csv/woocommerce/order_lines.csv",
             "csv/woocommerce/orders.csv",

@@ -145,7 +145,8 @@ def request_table(answer: Answer, tr: Translator) -> Table:
     ]
     # The column names are words already; a category under each would repeat them.
     columns = tuple(Column(name, "") for name, _ in fields)
-    return Table("requests", columns, (tuple(value or "" for _, value in fields),))
+    caption = tr.gettext(N_("This request, as we keep it"))
+    return Table(caption, columns, (tuple(value or "" for _, value in fields),))
 
 
 def access_content(answer: Answer, inventory: Inventory, tr: Translator) -> AccessContent:
