@@ -25,6 +25,7 @@ from personvern.demo.shop import build_shop
 from personvern.dsr.control import queue_request
 from personvern.dsr.executor import Executor
 from personvern.runtime import Runtime
+from personvern.sandbox.google_analytics import PROPERTY_ID as GA_PROPERTY
 from personvern.sandbox.google_analytics import client_id_of
 from personvern.sandbox.people import Person, vipps_reference
 from personvern.sandbox.server import SandboxContext, SandboxServer
@@ -106,6 +107,8 @@ def _run(runtime: Runtime, request_id: str, environ: dict[str, str]) -> dict[str
                 "error": row.last_error,
                 "plan": json.loads(row.plan or "{}"),
                 "result": json.loads(row.result or "{}"),
+                "started_at": row.started_at,
+                "finished_at": row.finished_at,
             }
             for row in rows
         }
@@ -182,4 +185,13 @@ def test_one_request_finds_the_person_everywhere_and_erases_them(
     gone = len(before["mailchimp"]["members"]) - len(members)
     assert gone == sum(steps["mailchimp"]["result"]["deleted"].values())
     deletions = server.app("google_analytics").snapshot()["userDeletionRequests"]
-    assert len(deletions) > len(before["google_analytics"]["userDeletionRequests"])
+    new = set(deletions) - set(before["google_analytics"]["userDeletionRequests"])
+    # By the pasted _ga value, and by the customer number the connector finds by e-mail
+    # address in the shop's database (user_id_url_env: SHOP_DATABASE_URL). The shop's
+    # erasure waits for this step (erase_before: [woocommerce]), so the number is found.
+    by_client_id = f"{GA_PROPERTY}/CLIENT_ID/{client_id_of(person)}"
+    by_user_id = f"{GA_PROPERTY}/USER_ID/{person.customer_id}"
+    assert new == {by_client_id, by_user_id}
+    assert steps["google_analytics"]["result"]["deleted"] == {"users": 2}
+    ga_done = steps["google_analytics"]["finished_at"]
+    assert steps["woocommerce"]["started_at"] >= ga_done

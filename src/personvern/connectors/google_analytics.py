@@ -23,9 +23,16 @@ manual task, whose text comes from this connector's ``instructions``, ``contact_
 
 Where the ids come from: the person may paste their ``_ga`` cookie on the request form
 (:func:`client_id_from_ga`, giving ``Identity.ga_client_id``), and with
-``user_id_from: customer_id`` the shop's customer id is GA's ``user_id``. Without either,
-an erasure changes nothing and says what the shop must do; GDPR Art. 11(2) does not oblige
-the shop to collect more data only to find someone in its analytics.
+``user_id_from: customer_id`` the shop's customer id is GA's ``user_id`` (the GA4 User-ID
+feature, https://developers.google.com/analytics/devguides/collection/ga4/user-id). A
+request knows the person's e-mail address, not their customer id, so with ``user_id_url``
+(the shop's database) the connector maps the one to the other itself, by ``user_id_query``
+(:mod:`personvern.connectors.user_id_mapping`); an ``Identity.customer_id`` given by the
+caller is used as well. Without any id, an erasure changes nothing and says what the shop
+must do; GDPR Art. 11(2) does not oblige the shop to collect more data only to find someone
+in its analytics. The mapping must be read before the shop's own erasure removes the
+address; the executor does not order steps yet, so the note for "no account found" says
+what to do when the shop's erasure came first (docs/connector-google-analytics.md).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ from personvern.connectors.base import (
 )
 from personvern.connectors.http import VendorApi
 from personvern.connectors.oauth import BearerAuth, TokenSource
+from personvern.connectors.user_id_mapping import DEFAULT_QUERY, UserIdMapping, query_problem
 
 GOOGLE_API: Final = "https://www.googleapis.com"
 GOOGLE_ADMIN_API: Final = "https://analyticsadmin.googleapis.com"
@@ -122,6 +130,15 @@ class GoogleAnalyticsSettings(BaseModel):
     user_id_from: Literal["customer_id"] | None = Field(
         default=None, description="what the shop sends to GA as user_id"
     )
+    user_id_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the shop's database, to map an e-mail address to the "
+        "customer id (set user_id_url_env)",
+    )
+    user_id_query: str = Field(
+        default=DEFAULT_QUERY,
+        description="SELECT returning the customer ids for the bound parameter :email",
+    )
     base_url: str = GOOGLE_API
     admin_url: str | None = None  # default: Google's, or base_url when that is a stand-in
     token_url: str | None = None  # default: Google's, or base_url + /token
@@ -145,6 +162,35 @@ class GoogleAnalyticsSettings(BaseModel):
                 "e.g. 412345678; not a G-… measurement id"
             )
         return value
+
+    @field_validator("user_id_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # An inventory writes user_id_url: "" as the default beside user_id_url_env, so
+        # that where the variable is not set there is no mapping (docs: the inventory).
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @field_validator("user_id_query")
+    @classmethod
+    def _one_email_parameter(cls, value: str) -> str:
+        problem = query_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _user_id_lookup(self) -> GoogleAnalyticsSettings:
+        if self.user_id_url is not None and self.user_id_from != "customer_id":
+            raise ValueError(
+                "user_id_url_env is set but user_id_from is not: set user_id_from: "
+                "customer_id if the shop sends its customer ids to GA as user_id, or remove "
+                "user_id_url_env"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials(self) -> GoogleAnalyticsSettings:
@@ -199,7 +245,9 @@ class GoogleAnalyticsConnector(Connector):
 
     name: ClassVar[str] = "google_analytics"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({"erase"})
-    identity_types: ClassVar[frozenset[IdentityType]] = frozenset({"ga_client_id", "customer_id"})
+    identity_types: ClassVar[frozenset[IdentityType]] = frozenset(
+        {"ga_client_id", "customer_id", "email"}
+    )
     Settings: ClassVar[type[BaseModel]] = GoogleAnalyticsSettings
 
     def __init__(self, settings: BaseModel) -> None:
@@ -209,6 +257,7 @@ class GoogleAnalyticsConnector(Connector):
         self._tokens: TokenSource | None = None
         self._api: VendorApi | None = None
         self._admin: VendorApi | None = None
+        self._mapping: UserIdMapping | None = None
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -251,8 +300,19 @@ class GoogleAnalyticsConnector(Connector):
             self._admin = VendorApi("Google Analytics Admin API", url, auth=auth, timeout=s.timeout)
         return self._admin
 
-    def _ids(self, identity: Identity) -> tuple[list[tuple[str, str]], list[str]]:
-        """The (type, id) pairs to delete, and notes on ids that could not be used."""
+    def _user_id_mapping(self) -> UserIdMapping | None:
+        s = self.config
+        if s.user_id_url is None:
+            return None
+        if self._mapping is None:
+            self._mapping = UserIdMapping(s.user_id_url, s.user_id_query, timeout=s.timeout)
+        return self._mapping
+
+    async def _ids(self, identity: Identity) -> tuple[list[tuple[str, str]], list[str]]:
+        """The (type, id) pairs to delete, and notes on ids that could not be used.
+
+        Every id is known before the first upsert, so a lookup that fails sends nothing.
+        """
         ids: list[tuple[str, str]] = []
         notes: list[str] = []
         if identity.ga_client_id:
@@ -260,8 +320,24 @@ class GoogleAnalyticsConnector(Connector):
                 ids.append(("CLIENT_ID", client_id_from_ga(identity.ga_client_id)))
             except ValueError as exc:
                 notes.append(f"the _ga value given with the request was not used: {exc}")
-        if self.config.user_id_from == "customer_id" and identity.customer_id:
-            ids.append(("USER_ID", identity.customer_id))
+        if self.config.user_id_from != "customer_id":
+            return ids, notes
+        user_ids = [identity.customer_id] if identity.customer_id else []
+        mapping = self._user_id_mapping()
+        if mapping is not None and identity.email:
+            found = await mapping.user_ids(identity.email)
+            if not found and not user_ids:
+                notes.append(
+                    "No customer account with this e-mail address was found in the shop's "
+                    "database (user_id_query), so no USER_ID deletion was requested: a guest "
+                    "has no user id in Google Analytics. But if the person had an account "
+                    "and the shop's own erasure ran before this step, the address is already "
+                    "gone from the database: then find their customer number (on the orders "
+                    "kept for bookkeeping) and delete that user id in Google Analytics "
+                    "(Explore > User explorer > Delete user)."
+                )
+            user_ids.extend(found)
+        ids.extend(("USER_ID", value) for value in dict.fromkeys(user_ids))
         return ids, notes
 
     # --- the contract ------------------------------------------------------------------
@@ -278,6 +354,9 @@ class GoogleAnalyticsConnector(Connector):
             )
         if not token.scopes or token.scopes & SCOPES_READ:
             await self.describe()
+        mapping = self._user_id_mapping()
+        if mapping is not None:
+            await mapping.check()
 
     async def erase(self, identity: Identity, plan: ErasurePlan) -> ErasureResult:
         """One ``userDeletionRequests:upsert`` per known id; a repeat counts as no change.
@@ -285,17 +364,22 @@ class GoogleAnalyticsConnector(Connector):
         Google deletes everything it holds about an id; there is no keeping some of it, so
         a hold over this system's data (``users``) keeps all of it and nothing is sent.
         """
-        ids, notes = self._ids(identity)
+        ids, notes = await self._ids(identity)
         held = tuple(h for h in plan.holds if h.collection == COLLECTION)
         if not ids:
+            settings_hint = (
+                ""
+                if self.config.user_id_url is not None
+                else " If the shop sends logged-in customers' ids to GA as user_id, set "
+                "user_id_from: customer_id and user_id_url_env (the variable holding the "
+                "shop's database URL) in this system's connector settings."
+            )
             return ErasureResult(
                 notes=(
                     *notes,
                     "No Google Analytics id is known for this person, so nothing was "
                     "deleted. Ask the person for the value of their _ga cookie and add it to "
-                    "the request (ga_client_id), or, if the shop sends logged-in customers' "
-                    "ids to GA as user_id, set user_id_from: customer_id in this system's "
-                    "connector settings.",
+                    "the request (ga_client_id)." + settings_hint,
                 )
             )
         if held:
@@ -371,6 +455,9 @@ class GoogleAnalyticsConnector(Connector):
             if api is not None:
                 await api.aclose()
         self._api = self._admin = None
+        if self._mapping is not None:
+            await self._mapping.aclose()
+            self._mapping = None
         if self._tokens is not None:
             await self._tokens.aclose()
             self._tokens = None

@@ -59,6 +59,7 @@ from personvern.connectors.registry import (
 )
 from personvern.dsr.control import complete_manual_step, queue_request, retry_step
 from personvern.dsr.holds import connector_settings, hold_to_json, rule_hold_to_json
+from personvern.dsr.ordering import erase_order
 from personvern.dsr.plan import CHANGE_CATEGORIES, PlannedStep
 from personvern.dsr.progress import Progress, RequestView, StepView
 from personvern.dsr.status import FINISHED_STEPS
@@ -235,7 +236,12 @@ class Executor:
         if request.status != "running":
             return Outcome(request.status)
         todo = [s for s in steps if s.status in ("pending", "running")]
-        wakes = await asyncio.gather(*(self._drive(request, step) for step in todo))
+        blockers = erase_order(self.runtime, request.kind, steps)
+        free = [s for s in todo if not blockers.get(s.id)]
+        wakes = list(await asyncio.gather(*(self._drive(request, step) for step in free)))
+        held = [s for s in todo if blockers.get(s.id)]
+        if held:
+            wakes += await self._after_blockers(request, held, blockers)
         status = await asyncio.to_thread(self._progress.settle, request_id, self.clock.now())
         if status == "completed":
             # Art. 12(3): the person is told, with the report; sent once, whichever process
@@ -249,6 +255,30 @@ class Executor:
         # Nothing due but still running: another process holds a step; look again soon.
         poll = timedelta(seconds=self.runtime.settings.jobs_poll_seconds)
         return Outcome(status, min(due) if due else self.clock.now() + poll)
+
+    async def _after_blockers(
+        self, request: RequestView, held: list[StepView], blockers: dict[int, set[int]]
+    ) -> list[datetime | None]:
+        """Run each held step whose blockers have finished; the others are due again when
+        their blockers are (a step that failed or waits for a person counts as finished:
+        it will not look anything up again by itself)."""
+        loaded = await asyncio.to_thread(self._progress.load, request.id)
+        fresh = {s.id: s for s in loaded[1]} if loaded is not None else {}
+        ready: list[StepView] = []
+        wakes: list[datetime | None] = []
+        for step in held:
+            if step.id not in fresh:
+                continue
+            pending = [
+                fresh[b] for b in blockers[step.id] if fresh[b].status in ("pending", "running")
+            ]
+            if not pending:
+                ready.append(fresh[step.id])
+            else:
+                due = [b.next_attempt_at for b in pending if b.next_attempt_at is not None]
+                wakes.append(min(due) if due else self.clock.now())
+        wakes += await asyncio.gather(*(self._drive(request, step) for step in ready))
+        return wakes
 
     async def _drive(self, request: RequestView, step: StepView) -> datetime | None:
         """Take one step as far as it goes now; the time it is next due, or None."""

@@ -49,8 +49,11 @@ from personvern.inventory.schema import Activity, ConnectorRef, Inventory, Reten
 
 HOLDS_SETTING = "holds"
 ERASURE_SETTING = "erasure"
-# Settings the planner reads and the connector never sees.
-PLANNER_SETTINGS = frozenset({HOLDS_SETTING, ERASURE_SETTING})
+# ``erase_before: [woocommerce]``: this system's erasure runs before those systems'
+# (its connector looks the person up there first, e.g. GA's user id in the shop).
+ERASE_BEFORE_SETTING = "erase_before"
+# Settings the planner and the executor read and the connector never sees.
+PLANNER_SETTINGS = frozenset({HOLDS_SETTING, ERASURE_SETTING, ERASE_BEFORE_SETTING})
 
 _ENTRY = re.compile(
     r"^\s*(?P<rule>[a-z][a-z0-9_]*)\s*:\s*"
