@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, select
 
-from personvern.consent.log import GENESIS, entry_hash
+from personvern.consent.chain import GENESIS, entry_hash
 from personvern.store.consents import ConsentEntry, ConsentReceipt
 
 HERE = Path(__file__).resolve().parent

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from consent_support import entries
 
+from personvern.consent.chain import GENESIS, Pending, entry_hash
 from personvern.consent.choice import Choice
-from personvern.consent.log import GENESIS, ConsentLog, Pending, entry_hash
+from personvern.consent.log import ConsentLog
 from personvern.runtime import Runtime
 from personvern.store.base import utcnow
 

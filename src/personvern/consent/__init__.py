@@ -11,7 +11,9 @@ the inventory:
   and keeps the exact texts shown; ``static/banner.js`` and ``static/banner.css`` are the
   banner (under 5 kB gzip together);
 - :mod:`~personvern.consent.api` serves them and the consent API;
-- :mod:`~personvern.consent.log` writes each choice durably (group commit);
+- :mod:`~personvern.consent.log` writes each choice durably (group commit), as records
+  chained by hash (:mod:`~personvern.consent.chain`) with plain driver statements
+  (:mod:`~personvern.consent.statements`);
 - :mod:`~personvern.consent.receipts` shows a consent id's record as an ISO/IEC TS 27560
   receipt; :mod:`~personvern.consent.stats` gives the admin rates, a chart and CSV.
 

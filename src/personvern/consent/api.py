@@ -31,9 +31,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from personvern.consent.assets import asset
+from personvern.consent.chain import Pending, timestamp
 from personvern.consent.choice import MAX_BODY, Choice, problems
 from personvern.consent.config import Banners
-from personvern.consent.log import ConsentLog, Pending, timestamp
+from personvern.consent.log import ConsentLog
 from personvern.consent.receipts import build, find
 from personvern.consent.visitor import ip_prefix, ua_family
 from personvern.i18n import language

@@ -25,7 +25,6 @@ receipt (``prev_hash`` → ``entry_hash``), so an edited or removed entry shows.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import queue
@@ -35,80 +34,27 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from personvern.consent.choice import Choice
-from personvern.consent.config import canonical_json
+from personvern.consent.chain import GENESIS, Pending, Written, entry_hash
+from personvern.consent.statements import (
+    ENTRIES,
+    ENTRY_COLUMNS,
+    FIRST_ENTRIES,
+    RECEIPT_COLUMNS,
+    RECEIPTS,
+    Statements,
+    first_entry,
+)
 from personvern.runtime import Runtime
-from personvern.store.consents import ConsentEntry, ConsentReceipt
 
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64
-RECEIPTS = cast(Table, ConsentReceipt.__table__)
-ENTRIES = cast(Table, ConsentEntry.__table__)
 MAX_BATCH = 500
-
-
-def request_hash(choice: Choice) -> str:
-    """SHA-256 of the choice as sent: equal for a repeated request, different otherwise."""
-    return hashlib.sha256(canonical_json(choice.model_dump(mode="json"))).hexdigest()
-
-
-def timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def entry_hash(
-    *,
-    consent_id: str,
-    seq: int,
-    at: datetime,
-    request: str,
-    ip_prefix: str,
-    ua_family: str,
-    prev_hash: str,
-) -> str:
-    """The hash that chains an entry to the one before it in its receipt."""
-    content = {
-        "consent_id": consent_id,
-        "seq": seq,
-        "at": timestamp(at),
-        "request_hash": request,
-        "ip_prefix": ip_prefix,
-        "ua_family": ua_family,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(canonical_json(content)).hexdigest()
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A choice and what the server adds to it, waiting to be written."""
-
-    choice: Choice
-    at: datetime
-    ip_prefix: str
-    ua_family: str
-
-    @property
-    def request_hash(self) -> str:
-        return request_hash(self.choice)
-
-
-@dataclass(frozen=True)
-class Written:
-    """The answer to one choice: its receipt and entry, and whether it was new."""
-
-    consent_id: str
-    receipt_id: str
-    seq: int
-    recorded_at: datetime
-    created: bool
 
 
 @dataclass
@@ -311,10 +257,10 @@ class ConsentLog:
         if fresh:
             rows, written = [], {}
             for i in fresh:
-                row, answer = _first_entry(batch[i])
+                row, answer = first_entry(batch[i])
                 rows.append(row)
                 written[i] = answer
-            inserted = set(conn.exec_driver_sql(_FIRST_ENTRIES, (json.dumps(rows),)).scalars())
+            inserted = set(conn.exec_driver_sql(FIRST_ENTRIES, (json.dumps(rows),)).scalars())
             answers = {i: w for i, w in written.items() if w.consent_id in inserted}
         rest = [i for i in range(len(batch)) if i not in answers]
         if rest:
@@ -328,7 +274,7 @@ class ConsentLog:
         # Plain driver calls (``exec_driver_sql`` with tuples goes straight to the DB-API's
         # executemany): the ORM's per-value type processing cost more CPU than the writes
         # themselves, and this thread shares the GIL with the event loop.
-        sql = _Sql.of(conn)
+        sql = Statements.of(conn)
         ids = sorted({p.choice.consent_id for p in batch})
         states: dict[str, _State] = {}
         for row in conn.exec_driver_sql(sql.select_receipts(len(ids)), tuple(ids)):
@@ -410,172 +356,9 @@ class ConsentLog:
                     (sql.time(at), state.entries, state.request_hash, state.entry_hash, cid)
                 )
         if new:
-            sql.insert(conn, RECEIPTS.name, _RECEIPT_COLUMNS, new)
+            sql.insert(conn, RECEIPTS.name, RECEIPT_COLUMNS, new)
         if changed:
             conn.exec_driver_sql(sql.update_receipts, changed)
         if entries_rows:
-            sql.insert(conn, ENTRIES.name, _ENTRY_COLUMNS, entries_rows)
+            sql.insert(conn, ENTRIES.name, ENTRY_COLUMNS, entries_rows)
         return answers
-
-
-def _first_entry(pending: Pending) -> tuple[dict[str, Any], Written]:
-    """The row :data:`_FIRST_ENTRIES` takes for a consent id's first entry, and its answer."""
-    choice = pending.choice
-    digest = pending.request_hash
-    receipt_id = secrets.token_urlsafe(16)
-    chained = entry_hash(
-        consent_id=choice.consent_id,
-        seq=1,
-        at=pending.at,
-        request=digest,
-        ip_prefix=pending.ip_prefix,
-        ua_family=pending.ua_family,
-        prev_hash=GENESIS,
-    )
-    row = {
-        "consent_id": choice.consent_id,
-        "receipt_id": receipt_id,
-        "at": pending.at.isoformat(),
-        "site": choice.site,
-        "policy_version": choice.policy_version,
-        "texts_hash": choice.texts_hash,
-        "method": choice.method,
-        "granted": ",".join(choice.granted),
-        "denied": ",".join(choice.denied),
-        "gpc": choice.gpc,
-        "language": choice.language,
-        "page": choice.page,
-        "ip_prefix": pending.ip_prefix,
-        "ua_family": pending.ua_family,
-        "request_hash": digest,
-        "entry_hash": chained,
-    }
-    return row, Written(choice.consent_id, receipt_id, 1, pending.at, True)
-
-
-# First entries of new consent ids, receipts and entries together, in one statement: the
-# receipt is inserted unless its consent id exists (then the writer takes the general
-# way for it), and the entry only where its receipt was. Foreign keys are checked at the
-# end of the statement, when both are in. repeat('0', 64) is GENESIS.
-_FIRST_ENTRIES = """
-WITH batch AS (
-    SELECT * FROM json_to_recordset(%s::json) AS b(
-        consent_id varchar, receipt_id varchar, at timestamptz, site varchar,
-        policy_version integer, texts_hash varchar, method varchar, granted varchar,
-        denied varchar, gpc boolean, language varchar, page varchar, ip_prefix varchar,
-        ua_family varchar, request_hash varchar, entry_hash varchar)
-), receipts AS (
-    INSERT INTO consent_receipts (consent_id, receipt_id, site, created_at, updated_at,
-                                  entries, request_hash, entry_hash)
-    SELECT consent_id, receipt_id, site, at, at, 1, request_hash, entry_hash FROM batch
-    ON CONFLICT (consent_id) DO NOTHING
-    RETURNING consent_id
-), entries AS (
-    INSERT INTO consent_entries (consent_id, seq, at, site, policy_version, texts_hash,
-                                 method, granted, denied, gpc, language, page, ip_prefix,
-                                 ua_family, request_hash, prev_hash, entry_hash)
-    SELECT b.consent_id, 1, b.at, b.site, b.policy_version, b.texts_hash, b.method,
-           b.granted, b.denied, b.gpc, b.language, b.page, b.ip_prefix, b.ua_family,
-           b.request_hash, repeat('0', 64), b.entry_hash
-    FROM batch b JOIN receipts r USING (consent_id)
-)
-SELECT consent_id FROM receipts
-"""
-
-
-_RECEIPT_COLUMNS = (
-    "consent_id",
-    "receipt_id",
-    "site",
-    "created_at",
-    "updated_at",
-    "entries",
-    "request_hash",
-    "entry_hash",
-)
-_ENTRY_COLUMNS = (
-    "consent_id",
-    "seq",
-    "at",
-    "site",
-    "policy_version",
-    "texts_hash",
-    "method",
-    "granted",
-    "denied",
-    "gpc",
-    "language",
-    "page",
-    "ip_prefix",
-    "ua_family",
-    "request_hash",
-    "prev_hash",
-    "entry_hash",
-)
-
-
-@dataclass(frozen=True)
-class _Sql:
-    """The log's statements in the driver's own parameter style, and its time format.
-
-    The statements are built from this module's constant table and column names only; every
-    value is a bound parameter (hence the ``noqa: S608`` below).
-    """
-
-    mark: str
-    sqlite: bool
-
-    @classmethod
-    def of(cls, conn: Connection) -> _Sql:
-        dialect = conn.dialect
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        return cls(mark, dialect.name == "sqlite")
-
-    def _marks(self, n: int) -> str:
-        return ", ".join([self.mark] * n)
-
-    def select_receipts(self, n: int) -> str:
-        return (
-            "SELECT consent_id, receipt_id, entries, request_hash, entry_hash, "  # noqa: S608
-            f"updated_at FROM {RECEIPTS.name} WHERE consent_id IN ({self._marks(n)})"
-        )
-
-    def insert(
-        self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-    ) -> None:
-        """Insert ``rows``: SQLite's executemany loops in C; on PostgreSQL, ``COPY`` sends
-        the rows in one stream, with far less driver work per row than a pipeline of
-        INSERTs (psycopg writes each row in C)."""
-        names = ", ".join(columns)
-        if self.sqlite:
-            marks = self._marks(len(columns))
-            conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
-            return
-        # dbapi_connection is typed optional; on a checked-out connection it is always set.
-        raw: Any = conn.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-    @property
-    def update_receipts(self) -> str:
-        m = self.mark
-        return (
-            f"UPDATE {RECEIPTS.name} SET updated_at = {m}, entries = {m}, "  # noqa: S608
-            f"request_hash = {m}, "
-            f"entry_hash = {m} WHERE consent_id = {m}"
-        )
-
-    def time(self, value: datetime) -> datetime | str:
-        """A timestamp as :class:`personvern.store.base.UTCDateTime` would store it."""
-        value = value.astimezone(UTC)
-        if self.sqlite:  # SQLAlchemy's SQLite DATETIME text format, microseconds always
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value
-
-    def read_time(self, value: datetime | str) -> datetime:
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)

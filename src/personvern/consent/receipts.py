@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from personvern.consent.chain import GENESIS, entry_hash, timestamp
 from personvern.consent.choice import UUID_PATTERN
 from personvern.consent.config import Banners
-from personvern.consent.log import GENESIS, entry_hash, timestamp
 from personvern.inventory.schema import Inventory
 from personvern.runtime import Runtime
 from personvern.store.consents import ConsentEntry, ConsentReceipt

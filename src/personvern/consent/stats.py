@@ -20,8 +20,8 @@ from html import escape
 
 from sqlalchemy import select
 
+from personvern.consent.chain import timestamp
 from personvern.consent.choice import METHODS
-from personvern.consent.log import timestamp
 from personvern.consent.receipts import split
 from personvern.i18n.catalogs import DISPLAY_TIMEZONE
 from personvern.runtime import Runtime
