@@ -187,6 +187,30 @@ def unsuppress(runtime: Runtime, address: str, *, actor: str) -> bool:
         return True
 
 
+def unsuppress_entry(runtime: Runtime, entry_id: int, *, actor: str, reason: str) -> bool:
+    """Take the row ``entry_id`` off the list, audited with the admin's ``reason``; False
+    when there is no such row (removed meanwhile).
+
+    As :func:`unsuppress`, for the admin page, which names rows by id. The caller keeps
+    addresses out of ``reason`` (the audit log names people only by keyed hash).
+    """
+    with runtime.audit.session() as session:
+        row = session.get(Suppression, entry_id)
+        if row is None:
+            return False
+        runtime.audit.append(
+            session,
+            actor=actor,
+            action="suppression.removed",
+            subject=row.address,
+            object_type="suppression",
+            object_id=str(row.id),
+            details={"source": row.source, "list": row.list_key, "reason": reason},
+        )
+        session.delete(row)
+        return True
+
+
 def record_objection(session: Session, audit: AuditLog, address: str, *, actor: str) -> bool:
     """A completed objection to direct marketing (a request of kind ``object``, GDPR Art.
     21(2)–(3)) puts the requester's address on the list, in the caller's transaction.

@@ -15,6 +15,7 @@ from personvern.web.admin.outbox import outbox_message_page, outbox_page
 from personvern.web.admin.requests import request_pages
 from personvern.web.admin.retention import retention_pages
 from personvern.web.admin.sessions import csrf_guard
+from personvern.web.admin.suppressions import suppression_pages
 from personvern.web.admin.systems import system_pages
 from personvern.web.admin.users import users_page
 
@@ -38,6 +39,7 @@ def admin_router() -> APIRouter:
         *request_pages(),
         *retention_pages(),
         *system_pages(),
+        *suppression_pages(),
     ]
     for method, path, endpoint in pages:
         router.add_api_route(
