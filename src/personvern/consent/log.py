@@ -232,8 +232,10 @@ class ConsentLog:
         for attempt in (1, 2):
             conn = self._connection()
             try:
+                if conn.dialect.name == "postgresql":
+                    return self._apply_postgresql(conn, batch)
                 with conn.begin():
-                    return self._apply(conn, batch)
+                    return self._apply_each(conn, batch)
             except DBAPIError as exc:
                 if exc.connection_invalidated and attempt == 1:
                     log.warning("consent log: the store connection was lost; retrying once")
@@ -242,13 +244,17 @@ class ConsentLog:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _apply(self, conn: Connection, batch: Sequence[Pending]) -> list[Written]:
-        if conn.dialect.name != "postgresql":
-            return self._apply_each(conn, batch)
-        # PostgreSQL: the common case, a consent id not seen before, in one statement (one
-        # round trip instead of six: each is a GIL hand-off between this thread and the
-        # event loop). Ids the statement finds taken, or that come twice in the batch, go
-        # the general way after it, in the same transaction.
+    def _apply_postgresql(self, conn: Connection, batch: Sequence[Pending]) -> list[Written]:
+        """PostgreSQL: the common case, a consent id not seen before, in one statement.
+
+        The statement runs on its own (autocommit: it is atomic by itself, and with
+        ``synchronous_commit = on`` it returns once durable), so the common case is one
+        round trip, where a transaction around it made three; each round trip is a hand-over
+        of the interpreter lock between this thread and the event loop. Ids it finds taken,
+        or that come twice in the batch, go the general way after it, in a transaction. Should
+        that fail after the statement committed, the writer answers each choice again one by
+        one, and the committed ones are then repeats: same receipt, nothing added.
+        """
         counts: dict[str, int] = {}
         for pending in batch:
             counts[pending.choice.consent_id] = counts.get(pending.choice.consent_id, 0) + 1
@@ -260,14 +266,21 @@ class ConsentLog:
                 row, answer = first_entry(batch[i])
                 rows.append(row)
                 written[i] = answer
-            inserted = set(conn.exec_driver_sql(FIRST_ENTRIES, (json.dumps(rows),)).scalars())
+            # dbapi_connection is typed optional; on a checked-out connection it is set.
+            raw: Any = conn.connection.dbapi_connection
+            raw.autocommit = True
+            try:
+                with raw.cursor() as cursor:
+                    cursor.execute(FIRST_ENTRIES, (json.dumps(rows),))
+                    inserted = {row[0] for row in cursor.fetchall()}
+            finally:
+                raw.autocommit = False
             answers = {i: w for i, w in written.items() if w.consent_id in inserted}
         rest = [i for i in range(len(batch)) if i not in answers]
         if rest:
-            for i, answer in zip(
-                rest, self._apply_each(conn, [batch[i] for i in rest]), strict=True
-            ):
-                answers[i] = answer
+            with conn.begin():
+                done = self._apply_each(conn, [batch[i] for i in rest])
+            answers.update(zip(rest, done, strict=True))
         return [answers[i] for i in range(len(batch))]
 
     def _apply_each(self, conn: Connection, batch: Sequence[Pending]) -> list[Written]:
