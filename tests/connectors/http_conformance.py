@@ -17,10 +17,12 @@ after the faults pass, the connector works again (no broken state is kept).
 
 from __future__ import annotations
 
-import pytest
-from conformance import NOBODY, ConnectorConformance
+from collections.abc import Callable
 
-from personvern.connectors.base import Connector, Fatal, Identity, Retriable
+import pytest
+from conformance import NOBODY, ConnectorConformance, Snapshot
+
+from personvern.connectors.base import Connector, ErasurePlan, Fatal, Hold, Identity, Retriable
 from personvern.sandbox.faults import Faults
 
 
@@ -67,14 +69,16 @@ class HttpConnectorConformance(ConnectorConformance):
         assert (await connector.access(person)).records
 
     async def test_a_vendor_that_hangs_is_retriable(
-        self, connector: Connector, faults: Faults
+        self, connector: Connector, person: Identity, faults: Faults
     ) -> None:
+        # The person, not NOBODY: a connector that finds people through another system
+        # first (Klarna, Vipps through the shop) only calls its vendor for someone found.
         settings = connector.settings.model_copy(update={"timeout": 0.3})
         impatient = type(connector)(settings)
         faults.fail_next(200, hang=1.5)
         try:
             with pytest.raises(Retriable):
-                await impatient.access(NOBODY)
+                await impatient.access(person)
         finally:
             faults.reset()
             await impatient.aclose()
@@ -85,3 +89,46 @@ class HttpConnectorConformance(ConnectorConformance):
         assert str(caught.value)
         for secret in _secrets(bad_connector):
             assert secret not in str(caught.value)
+
+
+class CannotEraseConformance(HttpConnectorConformance):
+    """The HTTP kit for a connector without erasure (an independent controller with no
+    deletion API, such as Klarna or Vipps): the base kit's erasure tests become "erase
+    refuses with Fatal and changes nothing"; the planner then makes the step a manual
+    forward task, which the connector's own tests check."""
+
+    async def test_erase_leaves_the_person_unfindable_and_is_idempotent(
+        self, connector: Connector, person: Identity
+    ) -> None:
+        assert "erase" not in type(connector).capabilities
+        with pytest.raises(Fatal, match="cannot erase"):
+            await connector.erase(person, ErasurePlan("anonymize"))
+
+    async def test_erase_changes_no_one_elses_data(
+        self, connector: Connector, person: Identity, snapshot: Callable[[], Snapshot]
+    ) -> None:
+        before = snapshot()
+        for action in ("anonymize", "delete"):
+            with pytest.raises(Fatal, match="cannot erase"):
+                await connector.erase(person, ErasurePlan(action))  # type: ignore[arg-type]
+        assert snapshot() == before
+
+    async def test_erase_with_nothing_found_changes_nothing(
+        self, connector: Connector, snapshot: Callable[[], Snapshot]
+    ) -> None:
+        before = snapshot()
+        with pytest.raises(Fatal, match="cannot erase"):
+            await connector.erase(NOBODY, ErasurePlan("delete"))
+        assert snapshot() == before
+
+    async def test_erase_honours_and_reports_holds(
+        self,
+        connector: Connector,
+        person: Identity,
+        snapshot: Callable[[], Snapshot],
+        hold: Hold,
+    ) -> None:
+        before = snapshot()
+        with pytest.raises(Fatal, match="cannot erase"):
+            await connector.erase(person, ErasurePlan("anonymize", (hold,)))
+        assert snapshot() == before

@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conformance import NOBODY, Key, Snapshot
-from http_conformance import HttpConnectorConformance
+from conformance import Key, Snapshot
+from http_conformance import CannotEraseConformance
 from payments_support import SHOP_SIZE, assert_forward_task, people, woo_settings
 
 from personvern.connectors import klarna
-from personvern.connectors.base import ErasurePlan, Fatal, Hold, Identity, Retriable
+from personvern.connectors.base import Hold, Identity
 from personvern.connectors.klarna import KlarnaConnector, KlarnaSettings
 from personvern.connectors.registry import ConnectorRegistry
 from personvern.demo.shop import build_shop
@@ -117,63 +117,13 @@ def faults(server: SandboxServer) -> Iterator[Faults]:
     got.reset()
 
 
-class TestKlarnaConformance(HttpConnectorConformance):
-    """The HTTP kit. Klarna is an independent controller with no erasure API, so the kit's
-    erasure tests are replaced: ``erase`` must refuse (Fatal, "cannot erase") and change
-    nothing, and the planner must make the step a manual forward task instead."""
+class TestKlarnaConformance(CannotEraseConformance):
+    """The HTTP kit for a connector without erasure: Klarna Bank AB (publ) is an independent
+    controller with no deletion API (GDPR Art. 17(2), 19)."""
 
-    async def test_erase_leaves_the_person_unfindable_and_is_idempotent(
-        self, connector: KlarnaConnector, person: Identity
-    ) -> None:
-        with pytest.raises(Fatal, match="cannot erase"):
-            await connector.erase(person, ErasurePlan("anonymize"))
-        assert_forward_task(KlarnaConnector, "klarna", "Klarna Bank AB (publ)")
 
-    async def test_erase_changes_no_one_elses_data(
-        self,
-        connector: KlarnaConnector,
-        person: Identity,
-        snapshot: Callable[[], Snapshot],
-    ) -> None:
-        before = snapshot()
-        for action in ("anonymize", "delete"):
-            with pytest.raises(Fatal, match="cannot erase"):
-                await connector.erase(person, ErasurePlan(action))  # type: ignore[arg-type]
-        assert snapshot() == before
-
-    async def test_erase_with_nothing_found_changes_nothing(
-        self, connector: KlarnaConnector, snapshot: Callable[[], Snapshot]
-    ) -> None:
-        before = snapshot()
-        with pytest.raises(Fatal, match="cannot erase"):
-            await connector.erase(NOBODY, ErasurePlan("delete"))
-        assert snapshot() == before
-
-    async def test_erase_honours_and_reports_holds(
-        self,
-        connector: KlarnaConnector,
-        person: Identity,
-        snapshot: Callable[[], Snapshot],
-        hold: Hold,
-    ) -> None:
-        before = snapshot()
-        with pytest.raises(Fatal, match="cannot erase"):
-            await connector.erase(person, ErasurePlan("anonymize", (hold,)))
-        assert snapshot() == before
-
-    async def test_a_vendor_that_hangs_is_retriable(
-        self, connector: KlarnaConnector, person: Identity, faults: Faults
-    ) -> None:
-        # The kit looks up NOBODY, who has no orders in the shop, so this connector would
-        # never reach Klarna; the person has Klarna orders, so the hang is met.
-        impatient = KlarnaConnector(connector.settings.model_copy(update={"timeout": 0.3}))
-        faults.fail_next(200, hang=1.5)
-        try:
-            with pytest.raises(Retriable):
-                await impatient.access(person)
-        finally:
-            faults.reset()
-            await impatient.aclose()
+def test_erasure_becomes_a_forward_task() -> None:
+    assert_forward_task(KlarnaConnector, "klarna", "Klarna Bank AB (publ)")
 
 
 # --- what is particular to Klarna ----------------------------------------------------------
